@@ -1,0 +1,225 @@
+"""The in-memory index of a case: one row per unique record, in time order.
+
+Columns are numpy arrays of dictionary codes (uint8/16/32, whichever fits) and small
+integers; the full record stays on disk and is re-read by byte offset when a detail view
+asks. Lookups by value answer from postings built on first use (a stable argsort of the
+code column: rows of one value come out in time order), never from a scan of the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..ingest.inputs import InputFile
+from .part import INT_FIELDS, STRING_FIELDS
+from .record_ids import RecordIds
+
+Rows = npt.NDArray[np.int64]
+
+
+def normalise_message_id(value: str) -> str:
+    """Message ids match without angle brackets and case (`<ABC@x>` is `abc@x`)."""
+    return value.strip().strip("<>").strip().lower()
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Rows of every dictionary code: rows[starts[c]:starts[c + 1]] for code c."""
+
+    starts: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int64]
+
+    def of(self, code: int) -> Rows:
+        if code < 0 or code + 1 >= len(self.starts):
+            return np.empty(0, dtype=np.int64)
+        return self.rows[self.starts[code] : self.starts[code + 1]]
+
+
+def build_postings(codes: npt.NDArray[Any], size: int) -> Postings:
+    order = np.argsort(codes, kind="stable").astype(np.int64)
+    counts = np.bincount(codes, minlength=size)
+    starts = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return Postings(starts, order)
+
+
+class AuditIndex:
+    def __init__(
+        self,
+        *,
+        time: npt.NDArray[np.int64],
+        file: npt.NDArray[Any],
+        offset: npt.NDArray[np.int64],
+        length: npt.NDArray[Any],
+        line: npt.NDArray[Any],
+        ids: RecordIds,
+        dictionaries: dict[str, list[str]],
+        codes: dict[str, npt.NDArray[Any]],
+        ints: dict[str, npt.NDArray[Any]],
+        item_start: npt.NDArray[np.int64],
+        item_message: npt.NDArray[Any],
+        item_folder: npt.NDArray[Any],
+        item_size: npt.NDArray[np.int64],
+        files: list[InputFile],
+    ) -> None:
+        self.time = time
+        self.file = file
+        self.offset = offset
+        self.length = length
+        self.line = line
+        self.ids = ids
+        self.dictionaries = dictionaries
+        self.codes = codes
+        self.ints = ints
+        self.item_start = item_start
+        self.item_message = item_message
+        self.item_folder = item_folder
+        self.item_size = item_size
+        self.files = files
+        self._postings: dict[str, Postings] = {}
+        self._lookup: dict[str, dict[str, int]] = {}
+        self._casefold: dict[str, dict[str, list[int]]] = {}
+        self._message_norm: dict[str, list[int]] | None = None
+        self._item_postings: Postings | None = None
+        self._item_rows: npt.NDArray[np.int64] | None = None
+
+    # -- shape -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def first_time(self) -> int | None:
+        return int(self.time[0]) if len(self.time) else None
+
+    @property
+    def last_time(self) -> int | None:
+        return int(self.time[-1]) if len(self.time) else None
+
+    # -- values ------------------------------------------------------------------------
+    def values(self, field: str) -> list[str]:
+        """The dictionary behind a string field (shared between fields of one kind)."""
+        return self.dictionaries[STRING_FIELDS[field]]
+
+    def text(self, field: str, row: int) -> str:
+        return self.values(field)[int(self.codes[field][row])]
+
+    def number(self, field: str, row: int) -> int:
+        return int(self.ints[field][row])
+
+    def record_id(self, row: int) -> str:
+        return self.ids[row]
+
+    def row_of(self, record_id: str) -> int | None:
+        return self.ids.find(record_id)
+
+    def items(self, row: int) -> Iterator[tuple[str, str, int]]:
+        """(message id as recorded, folder, size or -1) of every item a record touched."""
+        messages = self.dictionaries["message"]
+        folders = self.dictionaries["folder"]
+        for i in range(int(self.item_start[row]), int(self.item_start[row + 1])):
+            yield (
+                messages[int(self.item_message[i])],
+                folders[int(self.item_folder[i])],
+                int(self.item_size[i]),
+            )
+
+    def item_count(self, row: int) -> int:
+        return int(self.item_start[row + 1] - self.item_start[row])
+
+    # -- lookups -----------------------------------------------------------------------
+    def postings(self, field: str) -> Postings:
+        found = self._postings.get(field)
+        if found is None:
+            if field in self.codes:
+                size = len(self.values(field))
+                found = build_postings(self.codes[field], size)
+            else:
+                column = self.ints[field].astype(np.int64) + 1  # -1 (absent) -> code 0
+                found = build_postings(column, int(column.max(initial=0)) + 1)
+            self._postings[field] = found
+        return found
+
+    def code_of(self, field: str, value: str) -> int | None:
+        table = self._lookup.get(STRING_FIELDS[field])
+        if table is None:
+            table = {text: code for code, text in enumerate(self.values(field))}
+            self._lookup[STRING_FIELDS[field]] = table
+        return table.get(value)
+
+    def rows_with(self, field: str, value: str) -> Rows:
+        """Rows whose field equals `value` exactly, in time order."""
+        code = self.code_of(field, value)
+        if code is None:
+            return np.empty(0, dtype=np.int64)
+        return self.postings(field).of(code)
+
+    def codes_casefold(self, field: str, value: str) -> list[int]:
+        """Codes whose value equals `value` ignoring case (UPNs, SMTP addresses, GUIDs)."""
+        kind = STRING_FIELDS[field]
+        table = self._casefold.get(kind)
+        if table is None:
+            table = {}
+            for code, text in enumerate(self.dictionaries[kind]):
+                table.setdefault(text.casefold(), []).append(code)
+            self._casefold[kind] = table
+        return table.get(value.casefold(), [])
+
+    def rows_with_any(self, field: str, codes: list[int] | npt.NDArray[Any]) -> Rows:
+        postings = self.postings(field)
+        parts = [postings.of(int(code)) for code in codes]
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.unique(np.concatenate(parts))
+
+    def rows_with_casefold(self, field: str, value: str) -> Rows:
+        return self.rows_with_any(field, self.codes_casefold(field, value))
+
+    def rows_with_number(self, field: str, value: int) -> Rows:
+        return self.postings(field).of(value + 1)
+
+    def rows_between(self, start: int | None, end: int | None) -> tuple[int, int]:
+        """Row range [lo, hi) of records with start <= time < end (rows are time-ordered)."""
+        lo = 0 if start is None else int(np.searchsorted(self.time, start, side="left"))
+        hi = len(self.time) if end is None else int(np.searchsorted(self.time, end, side="left"))
+        return lo, hi
+
+    def item_rows(self) -> npt.NDArray[np.int64]:
+        """For every item, the row of the record that holds it."""
+        if self._item_rows is None:
+            counts = np.diff(self.item_start)
+            self._item_rows = np.repeat(np.arange(len(self.time), dtype=np.int64), counts)
+        return self._item_rows
+
+    def message_codes(self, message_id: str) -> list[int]:
+        """Codes of every recorded spelling of a message id (brackets and case ignored)."""
+        if self._message_norm is None:
+            table: dict[str, list[int]] = {}
+            for code, text in enumerate(self.dictionaries["message"]):
+                if text:
+                    table.setdefault(normalise_message_id(text), []).append(code)
+            self._message_norm = table
+        return self._message_norm.get(normalise_message_id(message_id), [])
+
+    def rows_with_message(self, message_id: str) -> Rows:
+        """Rows of records that touched a message, as a bound item or as their own Item."""
+        codes = self.message_codes(message_id)
+        if not codes:
+            return np.empty(0, dtype=np.int64)
+        if self._item_postings is None:
+            self._item_postings = build_postings(
+                self.item_message, len(self.dictionaries["message"])
+            )
+        item_rows = self.item_rows()
+        found = [item_rows[self._item_postings.of(code)] for code in codes]
+        found.append(self.rows_with_any("message_id", codes))
+        return np.unique(np.concatenate(found))
+
+    def int_fields(self) -> tuple[str, ...]:
+        return tuple(INT_FIELDS)

@@ -1,0 +1,148 @@
+"""Merging parts into one index: shared dictionaries, one copy of each record, time order.
+
+Parts arrive in load order (files sorted by path, ranges by offset), so "first seen" is the
+same on every run and whatever order the files were named in. Duplicates (same AuditData.Id,
+compared case-insensitively) are counted against the file whose copy was not kept. Rows are
+then ordered by time with a stable sort, so records of the same second keep load order.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..ingest.inputs import InputFile
+from .audit_index import AuditIndex
+from .part import DICTIONARIES, INT_FIELDS, STRING_FIELDS, Part
+from .record_ids import RecordIds
+
+_INT_DTYPES = {"b": np.int8, "B": np.uint8, "i": np.int32, "q": np.int64}
+
+
+def _narrow(codes: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+    """The smallest unsigned type that holds every code of a dictionary of `size` values."""
+    if size <= 0xFF:
+        return codes.astype(np.uint8)
+    if size <= 0xFFFF:
+        return codes.astype(np.uint16)
+    return codes.astype(np.uint32)
+
+
+def _as_numpy(values: array[int], dtype: Any) -> npt.NDArray[Any]:
+    return np.frombuffer(values, dtype=dtype) if len(values) else np.empty(0, dtype=dtype)
+
+
+def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
+    dictionaries: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
+    translations: list[dict[str, npt.NDArray[np.uint32]]] = []
+    for part in parts:
+        per_dict: dict[str, npt.NDArray[np.uint32]] = {}
+        for name in DICTIONARIES:
+            table = dictionaries[name]
+            per_dict[name] = np.fromiter(
+                (table.setdefault(value, len(table)) for value in part.values[name]),
+                dtype=np.uint32,
+                count=len(part.values[name]),
+            )
+        translations.append(per_dict)
+
+    def gather(get: Any, dtype: Any) -> npt.NDArray[Any]:
+        pieces = [_as_numpy(get(part), dtype) for part in parts]
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=dtype)
+
+    # Which rows to keep: the first copy of each record id, in load order.
+    seen: set[str] = set()
+    keep_list: list[bool] = []
+    for part in parts:
+        info = files[part.file_index]
+        for record_id in part.ids:
+            key = record_id.lower()
+            if key in seen:
+                keep_list.append(False)
+                info.duplicates += 1
+            else:
+                seen.add(key)
+                keep_list.append(True)
+                info.records += 1
+    del seen
+    keep = np.array(keep_list, dtype=bool)
+    del keep_list
+
+    time = gather(lambda p: p.time, np.int64)
+    file_of_row = np.concatenate(
+        [np.full(part.size, part.file_index, dtype=np.uint32) for part in parts]
+    ) if parts else np.empty(0, dtype=np.uint32)
+    for index, info in enumerate(files):
+        mine = time[file_of_row == index]
+        if len(mine):
+            info.first_time, info.last_time = int(mine.min()), int(mine.max())
+
+    kept = np.flatnonzero(keep)
+    order = kept[np.argsort(time[kept], kind="stable")]
+
+    all_ids = [record_id for part in parts for record_id in part.ids]
+    ids = RecordIds([all_ids[i] for i in order.tolist()])
+    del all_ids
+
+    codes = {
+        field: _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
+        for field, dictionary in STRING_FIELDS.items()
+    }
+    ints = {
+        field: gather(lambda p, f=field: p.ints[f], _INT_DTYPES[code])[order]
+        for field, code in INT_FIELDS.items()
+    }
+
+    # Items: each old row's items move with it to its new position.
+    item_count = gather(lambda p: p.item_count, np.uint32).astype(np.int64)
+    old_item_start = np.zeros(len(item_count) + 1, dtype=np.int64)
+    np.cumsum(item_count, out=old_item_start[1:])
+    new_counts = item_count[order]
+    item_start = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(new_counts, out=item_start[1:])
+    # Vectorised: each new row's items are old_item_start[row] + 0, 1, ... count - 1.
+    total = int(item_start[-1])
+    take = np.repeat(old_item_start[:-1][order], new_counts) + (
+        np.arange(total, dtype=np.int64) - np.repeat(item_start[:-1], new_counts)
+    )
+    item_message = _translated(parts, translations, "message", lambda p: p.item_message)[take]
+    item_folder = _translated(parts, translations, "folder", lambda p: p.item_folder)[take]
+    item_size = gather(lambda p: p.item_size, np.int64)[take]
+
+    final_dicts = {name: list(table) for name, table in dictionaries.items()}
+    narrowed = {
+        field: _narrow(column, len(final_dicts[STRING_FIELDS[field]]))
+        for field, column in codes.items()
+    }
+    return AuditIndex(
+        time=time[order],
+        file=file_of_row[order].astype(np.uint16 if len(files) < 0xFFFF else np.uint32),
+        offset=gather(lambda p: p.offset, np.int64)[order],
+        length=gather(lambda p: p.length, np.uint32)[order],
+        line=gather(lambda p: p.line, np.uint32)[order],
+        ids=ids,
+        dictionaries=final_dicts,
+        codes=narrowed,
+        ints=ints,
+        item_start=item_start,
+        item_message=_narrow(item_message, len(final_dicts["message"])),
+        item_folder=_narrow(item_folder, len(final_dicts["folder"])),
+        item_size=item_size,
+        files=files,
+    )
+
+
+def _translated(
+    parts: list[Part],
+    translations: list[dict[str, npt.NDArray[np.uint32]]],
+    dictionary: str,
+    get: Any,
+) -> npt.NDArray[np.uint32]:
+    pieces = [
+        translation[dictionary][_as_numpy(get(part), np.uint32)]
+        for part, translation in zip(parts, translations, strict=True)
+    ]
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32)

@@ -1,0 +1,374 @@
+"""One AuditData object to the typed values the index stores, whatever container it came in.
+
+This runs once per record on a million-record load, so it reads only the keys the index
+needs, with exact-case lookups first: the case-insensitive fallback (the docs themselves
+spell `SendonBehalfOfUserMailboxGuid`) costs a dict rebuild and is taken only when a key in
+the record is a known key in another casing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..ingest.rows import WrapperFields
+from .addresses import normalise_address
+from .clients import parse_client_info
+from .times import learn_day_first, parse_creation_time, parse_wrapper_time
+
+ACCESS_NONE, ACCESS_BIND, ACCESS_SYNC = 0, 1, 2
+ACCESS_LABELS = {ACCESS_NONE: "", ACCESS_BIND: "Bind", ACCESS_SYNC: "Sync"}
+
+# Keys the normaliser reads, in their schema casing.
+_READ_KEYS = (
+    "CreationTime Id Operation RecordType Workload ResultStatus UserId UserType "
+    "MailboxOwnerUPN MailboxGuid ClientIPAddress ClientIP ActorIpAddress ClientInfoString "
+    "SessionId AppAccessContext AppId ClientAppId LogonType OperationProperties "
+    "OperationCount Folders Folder Item AffectedItems SendAsUserSmtp SendAsUserMailboxGuid "
+    "SendOnBehalfOfUserSmtp SendOnBehalfOfUserMailboxGuid ObjectId OriginatingServer"
+).split()
+# Keys seen in real records that the normaliser does not read: listing them keeps the
+# common record on the exact-case fast path.
+_OTHER_KNOWN = (
+    "OrganizationId UserKey Version Scope ExternalAccess InternalLogonType LogonUserSid "
+    "LogonUserDisplayName MailboxOwnerSid MailboxOwnerMasterAccountSid OrganizationName "
+    "ClientMachineName ClientProcessName ClientVersion ClientRequestId TokenObjectId "
+    "TokenTenantId DeviceId Parameters ModifiedProperties CrossMailboxOperation "
+    "CrossMailboxOperations DestFolder DestMailboxId DestMailboxOwnerUPN DestMailboxOwnerSid "
+    "DestMailboxOwnerMasterAccountSid AppPoolName CorrelationID ActorInfoString HostAppId "
+    "AuthType TokenType ExternalUserTenantId ActorIP CloudInstanceName Messages "
+    "AggregateDurationInSeconds SaveToSentItems AttachmentId AttachmentSizeInBytes "
+    "Actor ActorContextId ApplicationId AzureActiveDirectoryEventType ExtendedProperties "
+    "InterSystemsId IntraSystemId ModifiedProperties ObjectId SupportTicketId Target "
+    "TargetContextId ErrorNumber LogonError DeviceProperties"
+).split()
+_KNOWN_EXACT = frozenset(_READ_KEYS) | frozenset(_OTHER_KNOWN)
+_CANONICAL = {key.lower(): key for key in _READ_KEYS}
+_CANONICAL["sendonbehalfofusermailboxguid"] = "SendOnBehalfOfUserMailboxGuid"
+
+_LOGON_NAMES = {
+    "owner": 0,
+    "admin": 1,
+    "delegate": 2,
+    "delegated": 2,
+    "transport": 3,
+    "systemservice": 4,
+    "bestaccess": 5,
+    "delegatedadmin": 6,
+}
+
+# AuditLogRecordType names as wrappers render them (cmdlet: PascalCase; Graph: camelCase).
+RECORD_TYPE_NAMES = {
+    "exchangeadmin": 1,
+    "exchangeitem": 2,
+    "exchangeitemgroup": 3,
+    "sharepoint": 4,
+    "sharepointfileoperation": 6,
+    "azureactivedirectory": 8,
+    "azureactivedirectoryaccountlogon": 9,
+    "compliancedlpexchange": 13,
+    "azureactivedirectorystslogon": 15,
+    "exchangeaggregatedoperation": 19,
+    "threatintelligence": 28,
+    "miplabel": 43,
+    "exchangeitemaggregated": 50,
+    "exchangesearch": 101,
+}
+
+
+class BoundItem(NamedTuple):
+    """A message a record touched: bound (MailItemsAccessed), deleted or moved."""
+
+    message_id: str  # as recorded, angle brackets included; "" when the folder has no items
+    folder: str
+    size: int  # -1 when absent
+
+
+class NormalisedRecord(NamedTuple):
+    record_id: str
+    time: int  # epoch seconds, UTC
+    time_from_wrapper: bool
+    operation: str
+    record_type: int
+    workload: str
+    result_status: str
+    user_id: str
+    user_type: int
+    mailbox: str
+    mailbox_guid: str
+    client_ip: str
+    client_info: str
+    client_family: int
+    session_id: str
+    aad_session_id: str
+    unique_token_id: str
+    app_id: str
+    client_app_id: str
+    logon_type: int
+    access_type: int
+    throttled: int  # -1 absent, 0 False, 1 True
+    operation_count: int
+    folder: str
+    subject: str
+    message_id: str
+    item_size: int
+    send_as_smtp: str
+    send_as_guid: str
+    send_on_behalf_smtp: str
+    send_on_behalf_guid: str
+    object_id: str
+    items: tuple[BoundItem, ...]
+
+
+class Unusable(Exception):
+    """A record the index cannot hold (no id, no trustworthy time); the message says why."""
+
+
+def recase(audit: dict[str, Any]) -> dict[str, Any]:
+    """Known keys in schema casing; unknown keys kept as they are."""
+    return {_CANONICAL.get(key.lower(), key): value for key, value in audit.items()}
+
+
+def _needs_recase(audit: dict[str, Any]) -> bool:
+    if _KNOWN_EXACT.issuperset(audit):
+        return False
+    return any(key not in _KNOWN_EXACT and key.lower() in _CANONICAL for key in audit)
+
+
+def ci_get(obj: dict[str, Any], key: str) -> Any:
+    """A nested object's value by key, exact case first, then case-insensitively."""
+    value = obj.get(key)
+    if value is not None or key in obj:
+        return value
+    low = key.lower()
+    for name, candidate in obj.items():
+        if name.lower() == low:
+            return candidate
+    return None
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def as_int(value: Any) -> int:
+    """Numbers that may arrive as strings (`"LogonType":"0"`); -1 when absent or not one."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return int(float(text))
+            except ValueError:
+                return -1
+    return -1
+
+
+def as_flag(value: Any) -> int:
+    """Booleans that may arrive as `"True"`/`"False"`: 1, 0, or -1 when absent/unreadable."""
+    if value is None:
+        return -1
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return 1 if value else 0
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "1", "yes"):
+            return 1
+        if low in ("false", "0", "no"):
+            return 0
+    return -1
+
+
+def logon_type(value: Any) -> int:
+    number = as_int(value)
+    if number == -1 and isinstance(value, str):
+        return _LOGON_NAMES.get(value.strip().lower(), -1)
+    return number
+
+
+def record_type(value: Any) -> int:
+    number = as_int(value)
+    if number == -1 and isinstance(value, str):
+        return RECORD_TYPE_NAMES.get(value.strip().lower(), -1)
+    return number
+
+
+def operation_properties(value: Any) -> dict[str, str]:
+    """OperationProperties by name (never by position: IsThrottled may be absent)."""
+    found: dict[str, str] = {}
+    if isinstance(value, list):
+        for entry in value:
+            if isinstance(entry, dict):
+                name = ci_get(entry, "Name")
+                if isinstance(name, str):
+                    found[name.lower()] = as_text(ci_get(entry, "Value"))
+    return found
+
+
+def folder_path(folder: Any) -> str:
+    """A folder's path; `Not Available` (sync records, Variant A) falls back to its name."""
+    if not isinstance(folder, dict):
+        return as_text(folder) if isinstance(folder, str) else ""
+    path = as_text(ci_get(folder, "Path")).strip()
+    if path and path != "Not Available":
+        return path
+    name = as_text(ci_get(folder, "Name")).strip()
+    return name or path
+
+
+def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
+    items: list[BoundItem] = []
+    folders = audit.get("Folders")
+    if isinstance(folders, list):
+        for folder in folders:
+            if not isinstance(folder, dict):
+                continue
+            path = folder_path(folder)
+            entries = ci_get(folder, "FolderItems")
+            if isinstance(entries, list) and entries:
+                for entry in entries:
+                    if isinstance(entry, dict):
+                        items.append(
+                            BoundItem(
+                                as_text(ci_get(entry, "InternetMessageId")),
+                                path,
+                                as_int(ci_get(entry, "SizeInBytes")),
+                            )
+                        )
+            else:
+                # A folder named without items: a Sync (Variant B) or a bind to record as empty.
+                items.append(BoundItem("", path, -1))
+    affected = audit.get("AffectedItems")
+    if isinstance(affected, list):
+        for entry in affected:
+            if isinstance(entry, dict):
+                items.append(
+                    BoundItem(
+                        as_text(ci_get(entry, "InternetMessageId")),
+                        folder_path(ci_get(entry, "ParentFolder")),
+                        as_int(ci_get(entry, "SizeInBytes")),
+                    )
+                )
+    return items
+
+
+class FileNormaliser:
+    """Normalises the records of one file, learning its wrapper date order as it goes."""
+
+    def __init__(self) -> None:
+        self.day_first: bool | None = None
+        self.wrapper_timed = 0  # records whose time came from a wrapper column
+        self.wrapper_time_source = ""
+        self._learn_budget = 50
+
+    def _time(self, audit: dict[str, Any], wrapper: WrapperFields | None) -> tuple[int, bool]:
+        epoch = parse_creation_time(audit.get("CreationTime"))
+        if epoch is not None:
+            if self._learn_budget and wrapper is not None and wrapper.time_text:
+                self._learn(wrapper.time_text, epoch)
+            return epoch, False
+        if wrapper is None or not wrapper.time_text:
+            raise Unusable("AuditData has no CreationTime and the row carries no other date")
+        reading = parse_wrapper_time(wrapper.time_text, wrapper.time_source, self.day_first)
+        if reading.epoch is None:
+            raise Unusable(f"AuditData has no usable CreationTime and {reading.problem}")
+        self.wrapper_timed += 1
+        self.wrapper_time_source = wrapper.time_source
+        return reading.epoch, True
+
+    def _learn(self, text: str, epoch: int) -> None:
+        self._learn_budget -= 1
+        if "/" in text and self.day_first is None:
+            self.day_first = learn_day_first(text, epoch)
+
+    def normalise(self, audit: dict[str, Any], wrapper: WrapperFields | None) -> NormalisedRecord:
+        """Typed values for the index; raises Unusable with a reason a responder understands."""
+        if _needs_recase(audit):
+            audit = recase(audit)
+        get = audit.get
+        record_id = as_text(get("Id")).strip()
+        if not record_id and wrapper is not None and wrapper.record_id:
+            record_id = wrapper.record_id.strip()
+        if not record_id:
+            raise Unusable("AuditData has no Id (the record key)")
+        time, from_wrapper = self._time(audit, wrapper)
+        operation = as_text(get("Operation"))
+        if not operation and wrapper is not None and wrapper.operation:
+            operation = wrapper.operation
+        user_id = as_text(get("UserId"))
+        if not user_id and wrapper is not None and wrapper.user_id:
+            user_id = wrapper.user_id
+        rtype = record_type(get("RecordType"))
+        if rtype == -1 and wrapper is not None and wrapper.record_type:
+            rtype = record_type(wrapper.record_type)
+
+        client_info = as_text(get("ClientInfoString"))
+        family, _ = parse_client_info(client_info)
+        address = get("ClientIPAddress") or get("ClientIP") or get("ActorIpAddress")
+        context = get("AppAccessContext")
+        if not isinstance(context, dict):
+            context = {}
+        props = operation_properties(get("OperationProperties"))
+        access = props.get("mailaccesstype", "").strip().lower()
+        access_type = (
+            ACCESS_BIND if access == "bind" else ACCESS_SYNC if access == "sync" else ACCESS_NONE
+        )
+        throttled = as_flag(props["isthrottled"]) if "isthrottled" in props else -1
+
+        item = get("Item")
+        if not isinstance(item, dict):
+            item = {}
+        items = _bound_items(audit)
+        folder = folder_path(ci_get(item, "ParentFolder")) if item else ""
+        if not folder:
+            folder = items[0].folder if items else folder_path(get("Folder"))
+
+        return NormalisedRecord(
+            record_id=record_id,
+            time=time,
+            time_from_wrapper=from_wrapper,
+            operation=operation,
+            record_type=rtype,
+            workload=as_text(get("Workload")),
+            result_status=as_text(get("ResultStatus")),
+            user_id=user_id,
+            user_type=as_int(get("UserType")),
+            mailbox=as_text(get("MailboxOwnerUPN")),
+            mailbox_guid=as_text(get("MailboxGuid")),
+            client_ip=normalise_address(as_text(address)) if address else "",
+            client_info=client_info,
+            client_family=int(family),
+            session_id=as_text(get("SessionId")).strip(),
+            aad_session_id=as_text(ci_get(context, "AADSessionId")).strip(),
+            unique_token_id=as_text(ci_get(context, "UniqueTokenId")).strip(),
+            app_id=as_text(get("AppId")).strip(),
+            client_app_id=as_text(get("ClientAppId")).strip(),
+            logon_type=logon_type(get("LogonType")),
+            access_type=access_type,
+            throttled=throttled,
+            operation_count=as_int(get("OperationCount")),
+            folder=folder,
+            subject=as_text(ci_get(item, "Subject")) if item else "",
+            message_id=as_text(ci_get(item, "InternetMessageId")) if item else "",
+            item_size=as_int(ci_get(item, "SizeInBytes")) if item else -1,
+            send_as_smtp=as_text(get("SendAsUserSmtp")),
+            send_as_guid=as_text(get("SendAsUserMailboxGuid")),
+            send_on_behalf_smtp=as_text(get("SendOnBehalfOfUserSmtp")),
+            send_on_behalf_guid=as_text(get("SendOnBehalfOfUserMailboxGuid")),
+            object_id=as_text(get("ObjectId")),
+            items=tuple(items),
+        )

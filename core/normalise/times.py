@@ -1,0 +1,136 @@
+"""Record times: AuditData.CreationTime is UTC and authoritative; wrapper dates are a fallback.
+
+CreationTime is written as `YYYY-MM-DDThh:mm:ss` with no zone (UTC by the schema); Defender's
+RawEventData adds `Z`. Wrapper columns are worse: Export-Csv renders CreationDate in the
+exporting machine's culture (`3/12/2025 7:31:34 AM` is 3 December in en-AU and 12 March in
+en-US), so a wrapper date is used only when AuditData has no usable CreationTime, only when
+its reading is unambiguous, and always with a note saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# `\/Date(1728364117000)\/` from Windows PowerShell 5.1 ConvertTo-Json: ms since the epoch, UTC.
+_MS_DATE = re.compile(r"^\\?/Date\((-?\d+)([+-]\d{4})?\)\\?/$")
+# Culture-formatted dates: 5/29/2023 11:47:56 AM (en-US), 3/12/2025 7:31:34 AM (en-AU),
+# 29.05.2023 11:47:56 (de-DE), 2023-05-29 11:47:56 (sv-SE, ISO-like with a space).
+_SLASH_DATE = re.compile(
+    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?"
+    r"\s*([AaPp][Mm])?$"
+)
+
+
+def to_iso(epoch: int) -> str:
+    """ISO 8601 UTC with `Z`, the one rendering used in every output."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> int:
+    """Parse an ISO 8601 date or datetime given by a user (naive means UTC); raise ValueError."""
+    parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def parse_creation_time(value: object) -> int | None:
+    """Epoch seconds from an AuditData CreationTime, or None when it is not a time."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    # Seconds resolution: the schema writes whole seconds; a fraction (7 digits of zeros in
+    # wrapper columns) carries nothing.
+    return int(parsed.timestamp())
+
+
+class WrapperTime:
+    """The reading of a wrapper date, or why it cannot be trusted."""
+
+    __slots__ = ("epoch", "problem")
+
+    def __init__(self, epoch: int | None, problem: str | None = None) -> None:
+        self.epoch = epoch
+        self.problem = problem
+
+
+def _civil(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int | None:
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp())
+
+
+def parse_wrapper_time(text: str, source: str, day_first: bool | None = None) -> WrapperTime:
+    """Read a wrapper date. `day_first` is the order learned from this file's other rows."""
+    value = text.strip()
+    ms = _MS_DATE.match(value)
+    if ms:
+        return WrapperTime(int(ms.group(1)) // 1000)
+    if re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        epoch = parse_creation_time(value.replace(" ", "T", 1))
+        if epoch is None:
+            return WrapperTime(None, f"{source} {value!r} is not a date")
+        return WrapperTime(epoch)
+    match = _SLASH_DATE.match(value)
+    if not match:
+        return WrapperTime(None, f"{source} {value!r} is not a date format ualscope knows")
+    first, second, year, hour, minute, sec, ampm = match.groups()
+    hour_n = int(hour)
+    if ampm:
+        hour_n = hour_n % 12 + (12 if ampm.lower() == "pm" else 0)
+    a, b = int(first), int(second)
+    if "." in value[:6]:
+        day_first = True  # dotted dates (de-DE and friends) are always day first
+    month_first = _civil(int(year), a, b, hour_n, int(minute), int(sec or 0))
+    day_first_reading = _civil(int(year), b, a, hour_n, int(minute), int(sec or 0))
+    if day_first is True:
+        return _one(day_first_reading, source, value)
+    if day_first is False:
+        return _one(month_first, source, value)
+    if month_first is not None and day_first_reading is not None and a != b:
+        return WrapperTime(
+            None,
+            f"{source} {value!r} reads as month/day or day/month and this file gives no "
+            "row to tell which; refusing to guess",
+        )
+    return _one(month_first if month_first is not None else day_first_reading, source, value)
+
+
+def _one(epoch: int | None, source: str, value: str) -> WrapperTime:
+    if epoch is None:
+        return WrapperTime(None, f"{source} {value!r} is not a valid date")
+    return WrapperTime(epoch)
+
+
+def learn_day_first(text: str, creation_epoch: int) -> bool | None:
+    """Which order makes a slash date equal to the record's CreationTime (to the minute)."""
+    match = _SLASH_DATE.match(text.strip())
+    if not match:
+        return None
+    first, second, year, hour, minute, sec, ampm = match.groups()
+    a, b = int(first), int(second)
+    if a == b:
+        return None
+    hour_n = int(hour)
+    if ampm:
+        hour_n = hour_n % 12 + (12 if ampm.lower() == "pm" else 0)
+    month_first = _civil(int(year), a, b, hour_n, int(minute), int(sec or 0))
+    day_first = _civil(int(year), b, a, hour_n, int(minute), int(sec or 0))
+    if month_first is not None and abs(month_first - creation_epoch) < 60:
+        return False
+    if day_first is not None and abs(day_first - creation_epoch) < 60:
+        return True
+    return None

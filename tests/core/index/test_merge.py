@@ -1,0 +1,99 @@
+"""Merging parts: one copy of each record, time order, shared dictionaries, postings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ualscope.core.index.merge import merge_parts
+from ualscope.core.index.part import PartBuilder
+from ualscope.core.ingest.inputs import InputFile
+from ualscope.core.normalise.record import FileNormaliser
+from ualscope.core.normalise.times import from_iso
+
+
+def record(rid: str, when: str, ip: str, items: list[tuple[str, str]], **extra: Any) -> dict[str, Any]:
+    folders: dict[str, list[dict[str, str]]] = {}
+    for message, folder in items:
+        folders.setdefault(folder, []).append({"InternetMessageId": message})
+    return {
+        "Id": rid,
+        "CreationTime": when,
+        "Operation": "MailItemsAccessed",
+        "RecordType": 50,
+        "UserId": "megan@fabrikam.example",
+        "MailboxOwnerUPN": "megan@fabrikam.example",
+        "ClientIPAddress": ip,
+        "SessionId": "s-" + ip,
+        "OperationProperties": [{"Name": "MailAccessType", "Value": "Bind"}],
+        "Folders": [{"Path": f, "FolderItems": v} for f, v in folders.items()],
+        **extra,
+    }
+
+
+def build(files: dict[str, list[dict[str, Any]]]) -> tuple[Any, list[InputFile]]:
+    infos = [InputFile(path=name, size=0) for name in files]
+    parts = []
+    for index, rows in enumerate(files.values()):
+        builder = PartBuilder(index)
+        normaliser = FileNormaliser()
+        for line, raw in enumerate(rows, start=2):
+            builder.add(normaliser.normalise(raw, None), line, line * 100, 99)
+        parts.append(builder.finish(len(rows)))
+    return merge_parts(parts, infos), infos
+
+
+def test_duplicates_across_files_are_kept_once_and_counted_against_the_later_file() -> None:
+    a = record("AAA", "2022-03-28T10:00:00", "203.0.113.45", [("<m1@x>", "\\Inbox")])
+    b = record("BBB", "2022-03-28T09:00:00", "198.51.100.14", [("<m2@x>", "\\Inbox")])
+    index, infos = build({"one.csv": [a, b], "two.json": [dict(a, Id="aaa"), b]})
+    assert len(index) == 2
+    assert (infos[0].records, infos[0].duplicates) == (2, 0)
+    assert (infos[1].records, infos[1].duplicates) == (0, 2)
+    # Time order, whatever the load order was.
+    assert [index.record_id(r) for r in range(len(index))] == ["BBB", "AAA"]
+    assert index.row_of("aaa") == 1
+    assert index.row_of("bbb") == 0
+    assert index.row_of("ccc") is None
+
+
+def test_items_follow_their_record_through_the_sort() -> None:
+    late = record("L", "2022-03-28T12:00:00", "203.0.113.45", [("<a@x>", "\\Inbox"), ("<b@x>", "\\Sent Items")])
+    early = record("E", "2022-03-28T08:00:00", "198.51.100.14", [("<c@x>", "\\Archive")])
+    index, _ = build({"f.csv": [late, early]})
+    assert list(index.items(0)) == [("<c@x>", "\\Archive", -1)]
+    assert list(index.items(1)) == [("<a@x>", "\\Inbox", -1), ("<b@x>", "\\Sent Items", -1)]
+    assert index.item_count(1) == 2
+
+
+def test_postings_answer_lookups_in_time_order() -> None:
+    rows = [
+        record(f"r{i}", f"2022-03-28T{10 + i % 5:02d}:00:0{i % 10}", ip, [(f"<m{i}@x>", "\\Inbox")])
+        for i, ip in enumerate(["203.0.113.45", "198.51.100.14"] * 10)
+    ]
+    index, _ = build({"f.csv": rows})
+    attacker = index.rows_with("client_ip", "203.0.113.45")
+    assert len(attacker) == 10
+    assert np.all(np.diff(index.time[attacker]) >= 0)
+    assert all(index.text("client_ip", int(r)) == "203.0.113.45" for r in attacker)
+    assert len(index.rows_with("client_ip", "192.0.2.1")) == 0
+    assert len(index.rows_with_casefold("mailbox", "MEGAN@fabrikam.example")) == 20
+
+
+def test_message_lookup_ignores_brackets_and_case() -> None:
+    rows = [
+        record("r1", "2022-03-28T10:00:00", "203.0.113.45", [("<Abc@X.example>", "\\Inbox")]),
+        record("r2", "2022-03-28T11:00:00", "198.51.100.14", [("abc@x.example", "\\Inbox")]),
+        record("r3", "2022-03-28T12:00:00", "198.51.100.14", [("<other@x>", "\\Inbox")]),
+    ]
+    index, _ = build({"f.csv": rows})
+    found = index.rows_with_message("<ABC@x.example>")
+    assert [index.record_id(int(r)) for r in found] == ["r1", "r2"]
+
+
+def test_time_range_lookup_is_half_open() -> None:
+    rows = [record(f"r{h}", f"2022-03-28T{h:02d}:00:00", "203.0.113.45", []) for h in range(10, 15)]
+    index, _ = build({"f.csv": rows})
+    lo, hi = index.rows_between(from_iso("2022-03-28T11:00:00"), from_iso("2022-03-28T13:00:00"))
+    assert [index.record_id(r) for r in range(lo, hi)] == ["r11", "r12"]
