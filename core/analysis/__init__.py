@@ -1,1 +1,1 @@
-"""analysis."""
+"""Forensic analyses: pure functions over the index, each in its own module."""

@@ -23,6 +23,7 @@ from .evidence import EvidenceReader, sha256_file
 from .inputs import InputFile
 from .readers import ByteRange, open_rows
 from .rows import FileProblem, NotAnAuditExport
+from .split import SPLIT_MIN_BYTES
 
 # Progress and cancellation are checked every this many rows: often enough for a 10 Hz
 # progress bar at ~100,000 rows/s, rarely enough to cost nothing measurable.
@@ -136,6 +137,8 @@ def read_part(
     file_index: int,
     span: ByteRange | None = None,
     on_rows: Callable[[int, int], None] | None = None,
+    *,
+    hash_file: bool = True,
 ) -> Part:
     """Read one file (or one range of it) into a part, filling in `info` as it goes.
 
@@ -176,7 +179,7 @@ def read_part(
             except FileProblem as problem:
                 info.notes.append(f"reading stopped: {problem}")
             finally:
-                if span is None or span.start == 0:
+                if hash_file:
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
@@ -198,13 +201,20 @@ def _note_reader(info: InputFile, count: int, lines: list[int]) -> None:
 
 def _note_normaliser(info: InputFile, normaliser: FileNormaliser) -> None:
     if normaliser.wrapper_timed:
-        order = {True: ", read day first as the file's other rows showed",
-                 False: ", read month first as the file's other rows showed",
-                 None: ""}[normaliser.day_first]
+        order = {
+            True: ", read day first as the file's other rows showed",
+            False: ", read month first as the file's other rows showed",
+            None: "",
+        }[normaliser.day_first]
         info.notes.append(
             f"{normaliser.wrapper_timed} records have no usable AuditData.CreationTime and "
             f"were timed from the {normaliser.wrapper_time_source} column, assumed UTC{order}"
         )
+
+
+def default_workers() -> int:
+    """Processes for a large load: the work splits by byte range, so use every core."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def load(
@@ -212,8 +222,14 @@ def load(
     *,
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
+    workers: int | None = None,
 ) -> LoadResult:
-    """Load every file named (folders recursively) into one deduplicated, time-ordered index."""
+    """Load every file named (folders recursively) into one deduplicated, time-ordered index.
+
+    Large CSV exports are parsed in byte ranges by `workers` processes (default: one per
+    core); a case under 64 MiB is read in this process, where starting workers would cost
+    more than it saves.
+    """
     targets, skipped = discover(paths)
     files: list[InputFile] = []
     for path, shown in targets:
@@ -222,13 +238,36 @@ def load(
         except OSError:
             size = 0
         files.append(InputFile(path=shown, size=size))
+    count = default_workers() if workers is None else max(1, workers)
+    if count > 1 and sum(info.size for info in files) >= SPLIT_MIN_BYTES:
+        from .parallel import load_in_processes
+
+        parts = load_in_processes(targets, files, count, progress, cancelled)
+    else:
+        parts = _load_here(targets, files, progress, cancelled)
+    return LoadResult(merge_parts(parts, files), files, skipped)
+
+
+def _load_here(
+    targets: list[tuple[Path, str]],
+    files: list[InputFile],
+    progress: ProgressCallback | None,
+    cancelled: CancelCheck | None,
+) -> list[Part]:
     bytes_total = sum(info.size for info in files)
     parts: list[Part] = []
     bytes_before = 0
     records = 0
     for index, ((path, shown), info) in enumerate(zip(targets, files, strict=True)):
 
-        def on_rows(rows: int, position: int, shown: str = shown, base: int = bytes_before) -> None:
+        def on_rows(
+            rows: int,
+            position: int,
+            shown: str = shown,
+            base: int = bytes_before,
+            index: int = index,
+            records: int = records,
+        ) -> None:
             if cancelled is not None and cancelled():
                 raise Cancelled()
             if progress is not None:
@@ -246,8 +285,7 @@ def load(
         bytes_before += info.size
         if progress is not None:
             progress(LoadProgress(len(files), index + 1, bytes_total, bytes_before, records, shown))
-    index_ = merge_parts(parts, files)
-    return LoadResult(index_, files, skipped)
+    return parts
 
 
 def _hash_quietly(path: Path) -> str:

@@ -19,28 +19,99 @@ ACCESS_NONE, ACCESS_BIND, ACCESS_SYNC = 0, 1, 2
 ACCESS_LABELS = {ACCESS_NONE: "", ACCESS_BIND: "Bind", ACCESS_SYNC: "Sync"}
 
 # Keys the normaliser reads, in their schema casing.
-_READ_KEYS = (
-    "CreationTime Id Operation RecordType Workload ResultStatus UserId UserType "
-    "MailboxOwnerUPN MailboxGuid ClientIPAddress ClientIP ActorIpAddress ClientInfoString "
-    "SessionId AppAccessContext AppId ClientAppId LogonType OperationProperties "
-    "OperationCount Folders Folder Item AffectedItems SendAsUserSmtp SendAsUserMailboxGuid "
-    "SendOnBehalfOfUserSmtp SendOnBehalfOfUserMailboxGuid ObjectId OriginatingServer"
-).split()
+_READ_KEYS = [
+    "CreationTime",
+    "Id",
+    "Operation",
+    "RecordType",
+    "Workload",
+    "ResultStatus",
+    "UserId",
+    "UserType",
+    "MailboxOwnerUPN",
+    "MailboxGuid",
+    "ClientIPAddress",
+    "ClientIP",
+    "ActorIpAddress",
+    "ClientInfoString",
+    "SessionId",
+    "AppAccessContext",
+    "AppId",
+    "ClientAppId",
+    "LogonType",
+    "OperationProperties",
+    "OperationCount",
+    "Folders",
+    "Folder",
+    "Item",
+    "AffectedItems",
+    "SendAsUserSmtp",
+    "SendAsUserMailboxGuid",
+    "SendOnBehalfOfUserSmtp",
+    "SendOnBehalfOfUserMailboxGuid",
+    "ObjectId",
+    "OriginatingServer",
+]
 # Keys seen in real records that the normaliser does not read: listing them keeps the
 # common record on the exact-case fast path.
-_OTHER_KNOWN = (
-    "OrganizationId UserKey Version Scope ExternalAccess InternalLogonType LogonUserSid "
-    "LogonUserDisplayName MailboxOwnerSid MailboxOwnerMasterAccountSid OrganizationName "
-    "ClientMachineName ClientProcessName ClientVersion ClientRequestId TokenObjectId "
-    "TokenTenantId DeviceId Parameters ModifiedProperties CrossMailboxOperation "
-    "CrossMailboxOperations DestFolder DestMailboxId DestMailboxOwnerUPN DestMailboxOwnerSid "
-    "DestMailboxOwnerMasterAccountSid AppPoolName CorrelationID ActorInfoString HostAppId "
-    "AuthType TokenType ExternalUserTenantId ActorIP CloudInstanceName Messages "
-    "AggregateDurationInSeconds SaveToSentItems AttachmentId AttachmentSizeInBytes "
-    "Actor ActorContextId ApplicationId AzureActiveDirectoryEventType ExtendedProperties "
-    "InterSystemsId IntraSystemId ModifiedProperties ObjectId SupportTicketId Target "
-    "TargetContextId ErrorNumber LogonError DeviceProperties"
-).split()
+_OTHER_KNOWN = [
+    "OrganizationId",
+    "UserKey",
+    "Version",
+    "Scope",
+    "ExternalAccess",
+    "InternalLogonType",
+    "LogonUserSid",
+    "LogonUserDisplayName",
+    "MailboxOwnerSid",
+    "MailboxOwnerMasterAccountSid",
+    "OrganizationName",
+    "ClientMachineName",
+    "ClientProcessName",
+    "ClientVersion",
+    "ClientRequestId",
+    "TokenObjectId",
+    "TokenTenantId",
+    "DeviceId",
+    "Parameters",
+    "ModifiedProperties",
+    "CrossMailboxOperation",
+    "CrossMailboxOperations",
+    "DestFolder",
+    "DestMailboxId",
+    "DestMailboxOwnerUPN",
+    "DestMailboxOwnerSid",
+    "DestMailboxOwnerMasterAccountSid",
+    "AppPoolName",
+    "CorrelationID",
+    "ActorInfoString",
+    "HostAppId",
+    "AuthType",
+    "TokenType",
+    "ExternalUserTenantId",
+    "ActorIP",
+    "CloudInstanceName",
+    "Messages",
+    "AggregateDurationInSeconds",
+    "SaveToSentItems",
+    "AttachmentId",
+    "AttachmentSizeInBytes",
+    "Actor",
+    "ActorContextId",
+    "ApplicationId",
+    "AzureActiveDirectoryEventType",
+    "ExtendedProperties",
+    "InterSystemsId",
+    "IntraSystemId",
+    "ModifiedProperties",
+    "ObjectId",
+    "SupportTicketId",
+    "Target",
+    "TargetContextId",
+    "ErrorNumber",
+    "LogonError",
+    "DeviceProperties",
+]
 _KNOWN_EXACT = frozenset(_READ_KEYS) | frozenset(_OTHER_KNOWN)
 _CANONICAL = {key.lower(): key for key in _READ_KEYS}
 _CANONICAL["sendonbehalfofusermailboxguid"] = "SendOnBehalfOfUserMailboxGuid"
