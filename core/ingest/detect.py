@@ -70,7 +70,9 @@ class Detection:
 
 
 def _norm(name: str) -> str:
-    return name.strip().strip("\ufeff").lower()
+    # Log Analytics exports suffix datetime columns with their zone: `TimeGenerated [UTC]`.
+    text = name.strip().strip("\ufeff").lower()
+    return text[:-5].rstrip() if text.endswith("[utc]") else text
 
 
 # Magic numbers of containers people save evidence in by mistake.

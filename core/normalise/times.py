@@ -17,9 +17,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # `\/Date(1728364117000)\/` from Windows PowerShell 5.1 ConvertTo-Json: ms since the epoch, UTC.
 _MS_DATE = re.compile(r"^\\?/Date\((-?\d+)([+-]\d{4})?\)\\?/$")
 # Culture-formatted dates: 5/29/2023 11:47:56 AM (en-US), 3/12/2025 7:31:34 AM (en-AU),
-# 29.05.2023 11:47:56 (de-DE), 2023-05-29 11:47:56 (sv-SE, ISO-like with a space).
+# 29.05.2023 11:47:56 (de-DE), 2023-05-29 11:47:56 (sv-SE, ISO-like with a space), and the
+# Log Analytics portal's 3/28/2022, 10:04:17.000 AM.
 _SLASH_DATE = re.compile(
-    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?"
+    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}),?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?"
     r"\s*([AaPp][Mm])?$"
 )
 
