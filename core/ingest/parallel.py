@@ -73,7 +73,10 @@ def _run_unit(unit: Unit, size: int) -> tuple[tuple[int, int], Part, InputFile]:
             with contextlib.suppress(queue.Full):
                 _progress_queue.put_nowait((unit.key, rows, position - start))
 
-    part = read_part(unit.path, info, unit.file_index, unit.span, on_rows, hash_file=unit.hash_file)
+    with collector_paused():
+        part = read_part(
+            unit.path, info, unit.file_index, unit.span, on_rows, hash_file=unit.hash_file
+        )
     return unit.key, part, info
 
 

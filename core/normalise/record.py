@@ -218,10 +218,12 @@ def ci_get(obj: dict[str, Any], key: str) -> Any:
 
 
 def as_text(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return str(value)
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)
@@ -281,12 +283,17 @@ def record_type(value: Any) -> int:
 def operation_properties(value: Any) -> dict[str, str]:
     """OperationProperties by name (never by position: IsThrottled may be absent)."""
     found: dict[str, str] = {}
-    if isinstance(value, list):
+    if type(value) is list:
         for entry in value:
-            if isinstance(entry, dict):
-                name = ci_get(entry, "Name")
-                if isinstance(name, str):
-                    found[name.lower()] = as_text(ci_get(entry, "Value"))
+            if type(entry) is dict:
+                name = entry.get("Name")
+                if name is None:
+                    name = ci_get(entry, "Name")
+                if type(name) is str:
+                    item = entry.get("Value")
+                    if item is None:
+                        item = ci_get(entry, "Value")
+                    found[name.lower()] = item if type(item) is str else as_text(item)
     return found
 
 
@@ -301,37 +308,49 @@ def folder_path(folder: Any) -> str:
     return name or path
 
 
+def _item_value(entry: dict[str, Any], key: str) -> Any:
+    value = entry.get(key)
+    return value if value is not None else ci_get(entry, key) if entry else None
+
+
 def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
+    """Items of Folders[].FolderItems[] (each keeps its own folder) and of AffectedItems[]."""
     items: list[BoundItem] = []
     folders = audit.get("Folders")
-    if isinstance(folders, list):
+    if type(folders) is list:
         for folder in folders:
-            if not isinstance(folder, dict):
+            if type(folder) is not dict:
                 continue
             path = folder_path(folder)
-            entries = ci_get(folder, "FolderItems")
-            if isinstance(entries, list) and entries:
+            entries = folder.get("FolderItems")
+            if entries is None:
+                entries = ci_get(folder, "FolderItems")
+            if type(entries) is list and entries:
                 for entry in entries:
-                    if isinstance(entry, dict):
+                    if type(entry) is dict:
+                        message = entry.get("InternetMessageId")
+                        if message is None:
+                            message = ci_get(entry, "InternetMessageId")
+                        size = entry.get("SizeInBytes")
                         items.append(
                             BoundItem(
-                                as_text(ci_get(entry, "InternetMessageId")),
+                                message if type(message) is str else as_text(message),
                                 path,
-                                as_int(ci_get(entry, "SizeInBytes")),
+                                size if type(size) is int else as_int(size),
                             )
                         )
             else:
                 # A folder named without items: a Sync (Variant B) or a bind to record as empty.
                 items.append(BoundItem("", path, -1))
     affected = audit.get("AffectedItems")
-    if isinstance(affected, list):
+    if type(affected) is list:
         for entry in affected:
-            if isinstance(entry, dict):
+            if type(entry) is dict:
                 items.append(
                     BoundItem(
-                        as_text(ci_get(entry, "InternetMessageId")),
-                        folder_path(ci_get(entry, "ParentFolder")),
-                        as_int(ci_get(entry, "SizeInBytes")),
+                        as_text(_item_value(entry, "InternetMessageId")),
+                        folder_path(_item_value(entry, "ParentFolder")),
+                        as_int(_item_value(entry, "SizeInBytes")),
                     )
                 )
     return items
@@ -367,32 +386,43 @@ class FileNormaliser:
             self.day_first = learn_day_first(text, epoch)
 
     def normalise(self, audit: dict[str, Any], wrapper: WrapperFields | None) -> NormalisedRecord:
-        """Typed values for the index; raises Unusable with a reason a responder understands."""
+        """Typed values for the index; raises Unusable with a reason a responder understands.
+
+        Written for a million calls: string fields take the `type(v) is str` fast path and
+        fall back to `as_text` only for numbers, booleans and nulls.
+        """
         if _needs_recase(audit):
             audit = recase(audit)
         get = audit.get
-        record_id = as_text(get("Id")).strip()
+        value = get("Id")
+        record_id = (value if type(value) is str else as_text(value)).strip()
         if not record_id and wrapper is not None and wrapper.record_id:
             record_id = wrapper.record_id.strip()
         if not record_id:
             raise Unusable("AuditData has no Id (the record key)")
         time, from_wrapper = self._time(audit, wrapper)
-        operation = as_text(get("Operation"))
+        value = get("Operation")
+        operation = value if type(value) is str else as_text(value)
         if not operation and wrapper is not None and wrapper.operation:
             operation = wrapper.operation
-        user_id = as_text(get("UserId"))
+        value = get("UserId")
+        user_id = value if type(value) is str else as_text(value)
         if not user_id and wrapper is not None and wrapper.user_id:
             user_id = wrapper.user_id
-        rtype = record_type(get("RecordType"))
+        value = get("RecordType")
+        rtype = value if type(value) is int else record_type(value)
         if rtype == -1 and wrapper is not None and wrapper.record_type:
             rtype = record_type(wrapper.record_type)
 
-        client_info = as_text(get("ClientInfoString"))
-        family, _ = parse_client_info(client_info)
+        value = get("ClientInfoString")
+        client_info = value if type(value) is str else as_text(value)
+        family = parse_client_info(client_info)[0]
         address = get("ClientIPAddress") or get("ClientIP") or get("ActorIpAddress")
         context = get("AppAccessContext")
-        if not isinstance(context, dict):
-            context = {}
+        aad_session = token = ""
+        if type(context) is dict and context:
+            aad_session = as_text(_item_value(context, "AADSessionId")).strip()
+            token = as_text(_item_value(context, "UniqueTokenId")).strip()
         props = operation_properties(get("OperationProperties"))
         access = props.get("mailaccesstype", "").strip().lower()
         access_type = (
@@ -401,45 +431,53 @@ class FileNormaliser:
         throttled = as_flag(props["isthrottled"]) if "isthrottled" in props else -1
 
         item = get("Item")
-        if not isinstance(item, dict):
-            item = {}
         items = _bound_items(audit)
-        folder = folder_path(ci_get(item, "ParentFolder")) if item else ""
+        subject = message_id = folder = ""
+        item_size = -1
+        if type(item) is dict and item:
+            folder = folder_path(_item_value(item, "ParentFolder"))
+            subject = as_text(_item_value(item, "Subject"))
+            message_id = as_text(_item_value(item, "InternetMessageId"))
+            item_size = as_int(_item_value(item, "SizeInBytes"))
         if not folder:
             folder = items[0].folder if items else folder_path(get("Folder"))
-
+        value = get("LogonType")
+        value_count = get("OperationCount")
+        value_user_type = get("UserType")
         return NormalisedRecord(
-            record_id=record_id,
-            time=time,
-            time_from_wrapper=from_wrapper,
-            operation=operation,
-            record_type=rtype,
-            workload=as_text(get("Workload")),
-            result_status=as_text(get("ResultStatus")),
-            user_id=user_id,
-            user_type=as_int(get("UserType")),
-            mailbox=as_text(get("MailboxOwnerUPN")),
-            mailbox_guid=as_text(get("MailboxGuid")),
-            client_ip=normalise_address(as_text(address)) if address else "",
-            client_info=client_info,
-            client_family=int(family),
-            session_id=as_text(get("SessionId")).strip(),
-            aad_session_id=as_text(ci_get(context, "AADSessionId")).strip(),
-            unique_token_id=as_text(ci_get(context, "UniqueTokenId")).strip(),
-            app_id=as_text(get("AppId")).strip(),
-            client_app_id=as_text(get("ClientAppId")).strip(),
-            logon_type=logon_type(get("LogonType")),
-            access_type=access_type,
-            throttled=throttled,
-            operation_count=as_int(get("OperationCount")),
-            folder=folder,
-            subject=as_text(ci_get(item, "Subject")) if item else "",
-            message_id=as_text(ci_get(item, "InternetMessageId")) if item else "",
-            item_size=as_int(ci_get(item, "SizeInBytes")) if item else -1,
-            send_as_smtp=as_text(get("SendAsUserSmtp")),
-            send_as_guid=as_text(get("SendAsUserMailboxGuid")),
-            send_on_behalf_smtp=as_text(get("SendOnBehalfOfUserSmtp")),
-            send_on_behalf_guid=as_text(get("SendOnBehalfOfUserMailboxGuid")),
-            object_id=as_text(get("ObjectId")),
-            items=tuple(items),
+            record_id,
+            time,
+            from_wrapper,
+            operation,
+            rtype,
+            as_text(get("Workload")),
+            as_text(get("ResultStatus")),
+            user_id,
+            value_user_type if type(value_user_type) is int else as_int(value_user_type),
+            as_text(get("MailboxOwnerUPN")),
+            as_text(get("MailboxGuid")),
+            normalise_address(address if type(address) is str else as_text(address))
+            if address
+            else "",
+            client_info,
+            int(family),
+            as_text(get("SessionId")).strip(),
+            aad_session,
+            token,
+            as_text(get("AppId")).strip(),
+            as_text(get("ClientAppId")).strip(),
+            value if type(value) is int else logon_type(value),
+            access_type,
+            throttled,
+            value_count if type(value_count) is int else as_int(value_count),
+            folder,
+            subject,
+            message_id,
+            item_size,
+            as_text(get("SendAsUserSmtp")),
+            as_text(get("SendAsUserMailboxGuid")),
+            as_text(get("SendOnBehalfOfUserSmtp")),
+            as_text(get("SendOnBehalfOfUserMailboxGuid")),
+            as_text(get("ObjectId")),
+            tuple(items),
         )

@@ -10,7 +10,7 @@ its reading is unambiguous, and always with a note saying so.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -38,10 +38,37 @@ def from_iso(text: str) -> int:
     return int(parsed.timestamp())
 
 
+# Epoch seconds of midnight per `YYYY-MM-DD` seen: a case spans days, not millions of them.
+_MIDNIGHTS: dict[str, int | None] = {}
+_UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _midnight(day: str) -> int | None:
+    found = _MIDNIGHTS.get(day, -1)
+    if found != -1:
+        return found
+    try:
+        epoch: int | None = (date.fromisoformat(day).toordinal() - _UNIX_EPOCH_ORDINAL) * 86_400
+    except ValueError:
+        epoch = None
+    if len(_MIDNIGHTS) < 100_000:
+        _MIDNIGHTS[day] = epoch
+    return epoch
+
+
 def parse_creation_time(value: object) -> int | None:
     """Epoch seconds from an AuditData CreationTime, or None when it is not a time."""
     if not isinstance(value, str):
         return None
+    # The schema's own form, `2025-03-04T09:15:02`, on the fast path: a cached midnight plus
+    # three integers costs a quarter of datetime.fromisoformat + timestamp().
+    if len(value) == 19 and value[10] == "T" and value[13] == ":" and value[16] == ":":
+        clock = value[11:13] + value[14:16] + value[17:19]
+        midnight = _midnight(value[:10])
+        if midnight is not None and clock.isdigit() and clock.isascii():
+            hour, minute, second = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+            if hour < 24 and minute < 60 and second < 60:
+                return midnight + hour * 3600 + minute * 60 + second
     text = value.strip()
     if not text:
         return None

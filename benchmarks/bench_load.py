@@ -1,0 +1,176 @@
+"""Load benchmark: ualscope's full load of a Purview CSV export against the floor.
+
+    .venv/bin/python benchmarks/bench_load.py [-n 1000000] [--workers 2] [--peer]
+
+One run prints, for the same generated file: the floor (one process reading it with `csv`
+and `orjson.loads` of every AuditData, nothing kept), ualscope's full load into the index,
+their ratio, the peak RSS of each (the load's includes its worker processes), the index's
+own memory, and with `--peer` (the optional `bench` extra) DuckDB's read_csv plus JSON
+extraction of the same fields. Each measurement runs in a fresh process so RSS figures do
+not leak into each other. The file is generated once into benchmarks/out/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def generate(n: int) -> Path:
+    path = OUT / f"purview_{n}.csv"
+    if path.exists():
+        return path
+    sys.path.insert(0, str(HERE.parent / "samples"))
+    from casegen import ScaledCase, write_purview_csv  # type: ignore[import-not-found]
+
+    OUT.mkdir(exist_ok=True)
+    partial = path.with_suffix(".partial")
+    started = time.perf_counter()
+    with open(partial, "wb") as handle:
+        write_purview_csv(handle, ScaledCase(n, seed=1))
+    partial.rename(path)
+    print(f"generated {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux; children = the largest waited-for descendant (a worker).
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+def measure_floor(path: Path) -> dict[str, Any]:
+    import csv
+
+    import orjson
+
+    csv.field_size_limit(2**31 - 1)
+    started = time.perf_counter()
+    rows = 0
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        column = header.index("AuditData")
+        for row in reader:
+            orjson.loads(row[column])
+            rows += 1
+    return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mib": _peak_rss_mib()}
+
+
+def index_bytes(index: Any) -> int:
+    """What the index itself holds: arrays, dictionaries of distinct strings, the id blob."""
+    total = 0
+    for value in vars(index).values():
+        if hasattr(value, "nbytes"):
+            total += int(value.nbytes)
+    for column in list(index.codes.values()) + list(index.ints.values()):
+        total += int(column.nbytes)
+    for values in index.dictionaries.values():
+        total += sys.getsizeof(values) + sum(sys.getsizeof(v) for v in values)
+    total += sys.getsizeof(index.ids._blob) + index.ids._starts.itemsize * len(index.ids)
+    return total
+
+
+def measure_load(path: Path, workers: int) -> dict[str, Any]:
+    from ualscope.core.ingest.loader import load
+
+    started = time.perf_counter()
+    result = load([path], workers=workers)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows": result.files[0].data_rows,
+        "records": len(result.index),
+        "rejected": result.rejected,
+        "index_mib": index_bytes(result.index) / 2**20,
+        "rss_mib": _peak_rss_mib(),
+    }
+
+
+def measure_duckdb(path: Path) -> dict[str, Any]:
+    import duckdb
+
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    fields = ["Id", "CreationTime", "Operation", "UserId", "ClientIPAddress", "SessionId",
+              "MailboxOwnerUPN", "ClientInfoString"]
+    extract = ", ".join(f"json_extract_string(AuditData, '$.{f}') AS {f}" for f in fields)
+    rows = con.execute(
+        f"SELECT count(*) FROM (SELECT {extract} FROM read_csv('{path}', header=true, "
+        "all_varchar=true, max_line_size=100000000))"
+    ).fetchone()
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": rows[0] if rows else 0,
+        "rss_mib": _peak_rss_mib(),
+    }
+
+
+def run_child(kind: str, path: Path, workers: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, "--file", str(path), "--workers",
+         str(workers)],
+        capture_output=True, text=True, check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1_000_000, help="records (default 1,000,000)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--peer", action="store_true", help="also measure DuckDB")
+    parser.add_argument("--measure", choices=("floor", "load", "duckdb"), help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measures = {"floor": measure_floor, "duckdb": measure_duckdb}
+        result = (
+            measure_load(args.file, args.workers)
+            if args.measure == "load"
+            else measures[args.measure](args.file)
+        )
+        print(json.dumps(result))
+        return
+
+    path = generate(args.n)
+    size_mib = path.stat().st_size / 2**20
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"file: {path.name}, {size_mib:,.0f} MiB, {args.n:,} records")
+    floor = run_child("floor", path, 1)
+    print(f"floor (csv + orjson.loads, 1 process): {floor['seconds']:.2f} s, "
+          f"peak RSS {floor['rss_mib']:,.0f} MiB")
+    load = run_child("load", path, args.workers)
+    print(f"ualscope load ({args.workers} workers): {load['seconds']:.2f} s, "
+          f"{load['records']:,} records, {load['rejected']:,} rejected, "
+          f"peak RSS {load['rss_mib']:,.0f} MiB, index {load['index_mib']:,.0f} MiB")
+    print(f"ratio load / floor: {load['seconds'] / floor['seconds']:.2f} (target <= 1.3)")
+    print(f"records/s: {load['records'] / load['seconds']:,.0f}")
+    if args.peer:
+        try:
+            peer = run_child("duckdb", path, 2)
+        except subprocess.CalledProcessError as error:
+            print(f"duckdb peer failed (is the bench extra installed?): {error.stderr[-300:]}")
+        else:
+            print(f"duckdb read_csv + json_extract (2 threads): {peer['seconds']:.2f} s, "
+                  f"peak RSS {peer['rss_mib']:,.0f} MiB; ratio load / duckdb "
+                  f"{load['seconds'] / peer['seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
