@@ -72,9 +72,11 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     del keep_list
 
     time = gather(lambda p: p.time, np.int64)
-    file_of_row = np.concatenate(
-        [np.full(part.size, part.file_index, dtype=np.uint32) for part in parts]
-    ) if parts else np.empty(0, dtype=np.uint32)
+    file_of_row = (
+        np.concatenate([np.full(part.size, part.file_index, dtype=np.uint32) for part in parts])
+        if parts
+        else np.empty(0, dtype=np.uint32)
+    )
     for index, info in enumerate(files):
         mine = time[file_of_row == index]
         if len(mine):

@@ -27,7 +27,14 @@ from ..index.part import Part
 from .detect import detect
 from .evidence import SNIFF_BYTES, sha256_file
 from .inputs import InputFile
-from .loader import CancelCheck, Cancelled, LoadProgress, ProgressCallback, read_part
+from .loader import (
+    CancelCheck,
+    Cancelled,
+    LoadProgress,
+    ProgressCallback,
+    collector_paused,
+    read_part,
+)
 from .readers import ByteRange, splittable
 from .rows import NotAnAuditExport
 from .split import SPLIT_MIN_BYTES, first_data_row, plan_ranges

@@ -13,7 +13,9 @@ from ualscope.core.normalise.record import FileNormaliser
 from ualscope.core.normalise.times import from_iso
 
 
-def record(rid: str, when: str, ip: str, items: list[tuple[str, str]], **extra: Any) -> dict[str, Any]:
+def record(
+    rid: str, when: str, ip: str, items: list[tuple[str, str]], **extra: Any
+) -> dict[str, Any]:
     folders: dict[str, list[dict[str, str]]] = {}
     for message, folder in items:
         folders.setdefault(folder, []).append({"InternetMessageId": message})
@@ -59,7 +61,12 @@ def test_duplicates_across_files_are_kept_once_and_counted_against_the_later_fil
 
 
 def test_items_follow_their_record_through_the_sort() -> None:
-    late = record("L", "2022-03-28T12:00:00", "203.0.113.45", [("<a@x>", "\\Inbox"), ("<b@x>", "\\Sent Items")])
+    late = record(
+        "L",
+        "2022-03-28T12:00:00",
+        "203.0.113.45",
+        [("<a@x>", "\\Inbox"), ("<b@x>", "\\Sent Items")],
+    )
     early = record("E", "2022-03-28T08:00:00", "198.51.100.14", [("<c@x>", "\\Archive")])
     index, _ = build({"f.csv": [late, early]})
     assert list(index.items(0)) == [("<c@x>", "\\Archive", -1)]

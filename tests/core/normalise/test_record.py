@@ -127,7 +127,10 @@ def test_sync_record_variant_a_takes_the_folder_from_item_parent_folder() -> Non
         RecordType=2,
         ClientInfoString="Client=MSExchangeRPC",
         OperationProperties=[{"Name": "MailAccessType", "Value": "Sync"}],
-        Item={"Id": "LgAAAA", "ParentFolder": {"Id": "LgAAAA", "Name": "Inbox", "Path": "Not Available"}},
+        Item={
+            "Id": "LgAAAA",
+            "ParentFolder": {"Id": "LgAAAA", "Name": "Inbox", "Path": "Not Available"},
+        },
     )
     del raw["Folders"], raw["OperationCount"]
     record = FileNormaliser().normalise(raw, None)
