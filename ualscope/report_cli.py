@@ -56,16 +56,6 @@ def reproducing_command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _inside_evidence(output: Path, inputs: list[str]) -> str | None:
-    target = output.resolve()
-    for raw in inputs:
-        source = Path(raw).resolve()
-        folder = source if source.is_dir() else source.parent
-        if target == source or folder in target.parents:
-            return raw
-    return None
-
-
 def run_report(argv: list[str], tool: str) -> int:
     args = _parser().parse_args(argv)
     from .core.analysis.scope import Suspects
@@ -75,7 +65,9 @@ def run_report(argv: list[str], tool: str) -> int:
     from .core.report.markdown import render_markdown
 
     if args.output:
-        clash = _inside_evidence(Path(args.output), args.paths)
+        from .core.ingest.evidence import evidence_holding
+
+        clash = evidence_holding(Path(args.output), args.paths)
         if clash is not None:
             sys.stderr.write(
                 f"ualscope report: refusing to write {args.output} beside the evidence "

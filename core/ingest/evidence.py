@@ -126,3 +126,19 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(READ_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def evidence_holding(target: Path, evidence_paths: list[str]) -> str | None:
+    """The evidence path that `target` would sit inside or on, or None.
+
+    Evidence folders are never written to: an output beside an evidence file, inside an
+    evidence folder, or on the evidence itself is refused. Links are resolved first, so a
+    link pointing into the evidence does not get around the rule.
+    """
+    resolved = target.resolve()
+    for raw in evidence_paths:
+        source = Path(raw).resolve()
+        folder = source if source.is_dir() else source.parent
+        if resolved == source or folder == resolved.parent or folder in resolved.parents:
+            return raw
+    return None

@@ -14,8 +14,11 @@ COLLECTION_CAPS = (5_000, 50_000, 1_000_000)
 
 @dataclass
 class InputFile:
-    path: str  # as given (resolved for folders), shown in every report
+    path: str  # as given (joined for files found in folders), shown in every report
     size: int
+    # Absolute location for re-reading a record in a detail view; never shown in reports,
+    # where it would make the same evidence report differently from another folder.
+    location: str = ""
     sha256: str = ""
     shape: str = ""  # Shape value, "" when refused
     label: str = ""  # the detected shape in words

@@ -256,7 +256,7 @@ def load(
             size = path.stat().st_size
         except OSError:
             size = 0
-        files.append(InputFile(path=shown, size=size))
+        files.append(InputFile(path=shown, size=size, location=str(path.resolve())))
     count = default_workers() if workers is None else max(1, workers)
     with collector_paused():
         if count > 1 and sum(info.size for info in files) >= SPLIT_MIN_BYTES:

@@ -8,9 +8,13 @@ formatting. Values we compute (counts, times, ids we derived) are written plainl
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ..textsafe import md_cell, md_text
 from .schema import CaseReport, FindingOut
+
+if TYPE_CHECKING:
+    from .export import FindingsExport
 
 # Long tables are cut in markdown (the JSON report has everything): case notes with 40,000
 # session rows help nobody, and the cut is said in the table's place.
@@ -47,7 +51,7 @@ def _short(value: str, keep: int = 8) -> str:
     return value if len(value) <= keep + 1 else value[:keep] + "…"
 
 
-def _header(report: CaseReport) -> list[str]:
+def _header(report: CaseReport | FindingsExport) -> list[str]:
     tool = report.tool
     window = report.window
     lines = [
@@ -64,7 +68,7 @@ def _header(report: CaseReport) -> list[str]:
     return lines
 
 
-def _evidence(report: CaseReport) -> list[str]:
+def _evidence(report: CaseReport | FindingsExport) -> list[str]:
     lines = ["## Evidence", ""]
     rows = [
         [
@@ -361,7 +365,7 @@ def render_markdown(report: CaseReport) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render_findings_export(report: CaseReport) -> str:
+def render_findings_export(report: CaseReport | FindingsExport) -> str:
     """Selected findings for case notes: the header, the evidence hashes, the findings."""
     lines = _header(report)
     lines += _evidence(report)

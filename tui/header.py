@@ -1,0 +1,35 @@
+"""The case at a glance: records, mailboxes, time range, and blind-window warnings."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from ualscope.core.case import Case
+from ualscope.core.normalise.times import to_iso
+
+
+def header_text(case: Case) -> str:
+    index = case.index
+    if not len(index):
+        return "no records loaded"
+    mailboxes = len(case.mailboxes)
+    first, last = to_iso(index.first_time or 0), to_iso(index.last_time or 0)
+    text = f"{len(index):,} records  {mailboxes} mailboxes  {first} .. {last}"
+    warnings = []
+    if case.outages:
+        warnings.append("known outage " + ", ".join(o.source.split()[-1] for o in case.outages))
+    if case.throttled:
+        warnings.append(f"{len(case.throttled)} throttled window(s)")
+    truncated = [f for f in index.files if f.possibly_truncated]
+    if truncated:
+        warnings.append(f"{len(truncated)} possibly truncated file(s)")
+    if warnings:
+        text += "  ! BLIND: " + "; ".join(warnings)
+    return text
+
+
+class CaseHeader(Static):
+    def show(self, case: Case) -> None:
+        self.update(Content(header_text(case)))
+        self.set_class(bool(case.outages or case.throttled), "warning")

@@ -1,0 +1,35 @@
+"""Messages between the loading worker, the app and the panes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ualscope.core.case import Case
+from ualscope.core.ingest.loader import LoadProgress
+
+
+@dataclass
+class LoadProgressed(Message):
+    """The background load moved on."""
+
+    progress: LoadProgress
+
+
+@dataclass
+class CaseLoaded(Message):
+    """The evidence is loaded and indexed."""
+
+    case: Case
+
+
+@dataclass
+class LoadFailed(Message):
+    """The load stopped: cancelled or nothing readable."""
+
+    reason: str
+
+
+class CaseChanged(Message):
+    """Suspects, marks or notes changed: panes showing analyses redraw."""
