@@ -53,7 +53,8 @@ class UalscopeApp(App[None]):
 
     BINDINGS = [
         *[
-            Binding(key, f"show_pane('{name}')", title, id=f"pane.{name}")
+            # The tab line shows these; the footer keeps its room for the pane's own keys.
+            Binding(key, f"show_pane('{name}')", title, id=f"pane.{name}", show=False)
             for name, key, title in PANES
         ],
         Binding("m", "mark", "Mark", id="triage.mark"),

@@ -14,8 +14,9 @@ def header_text(case: Case) -> str:
     if not len(index):
         return "no records loaded"
     mailboxes = len(case.mailboxes)
-    first, last = to_iso(index.first_time or 0), to_iso(index.last_time or 0)
-    text = f"{len(index):,} records  {mailboxes} mailboxes  {first} .. {last}"
+    first = to_iso(index.first_time or 0)[:16].replace("T", " ")
+    last = to_iso(index.last_time or 0)[:16].replace("T", " ")
+    text = f"{len(index):,} records, {mailboxes} mailboxes, {first} .. {last} UTC"
     warnings = []
     if case.outages:
         warnings.append("known outage " + ", ".join(o.source.split()[-1] for o in case.outages))
@@ -25,7 +26,8 @@ def header_text(case: Case) -> str:
     if truncated:
         warnings.append(f"{len(truncated)} possibly truncated file(s)")
     if warnings:
-        text += "  ! BLIND: " + "; ".join(warnings)
+        # Its own line: at 80 columns a warning appended to the summary would be cut off.
+        text += "\n! BLIND: " + "; ".join(warnings) + " (see 5 Scope, 6 Findings)"
     return text
 
 

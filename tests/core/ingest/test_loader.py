@@ -1,0 +1,162 @@
+"""Loading a case: folders, refusals, hashing, duplicates, parallel ranges, untouched evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from factories import bind, mailbox_record
+from ualscope.core.ingest import loader as loader_module
+from ualscope.core.ingest import split
+from ualscope.core.ingest.loader import Cancelled, LoadProgress, discover, load
+
+PURVIEW_HEADER = (
+    "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,"
+    "AssociatedAdminUnitsNames\r\n"
+)
+
+
+def purview_row(record: dict[str, Any]) -> str:
+    audit = json.dumps(record, separators=(",", ":")).replace('"', '""')
+    when = record["CreationTime"] + ".0000000Z "
+    return (
+        f'{record["Id"]},"{when}",{record["RecordType"]},{record["Operation"]},'
+        f'{record["UserId"]},"{audit}",,\r\n'
+    )
+
+
+def write_purview(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text(PURVIEW_HEADER + "".join(purview_row(r) for r in records), encoding="utf-8")
+    return path
+
+
+def records(n: int, start_hour: int = 8) -> list[dict[str, Any]]:
+    return [
+        bind(
+            f"2022-03-28T{start_hour + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+            [(f"<m{i}@mail.fabrikam.example>", "\\Inbox")],
+            ip=f"198.51.100.{i % 50}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_folder_is_read_recursively_in_a_stable_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    write_purview(tmp_path / "b" / "one.csv", records(3))
+    write_purview(tmp_path / "a" / "two.csv", records(2, start_hour=10))
+    (tmp_path / "notes.txt").write_text("case notes, not an export\n")
+    result = load([tmp_path], workers=1)
+    assert [Path(f.path).relative_to(tmp_path).as_posix() for f in result.files] == [
+        "a/two.csv",
+        "b/one.csv",
+        "notes.txt",
+    ]
+    assert len(result.index) == 5
+    refused = result.files[2]
+    assert refused.refused.startswith("not an audit export")
+    assert refused.sha256 == hashlib.sha256(b"case notes, not an export\n").hexdigest()
+
+
+def test_a_link_loop_and_a_second_path_to_one_file_are_reported_not_followed(
+    tmp_path: Path,
+) -> None:
+    case = tmp_path / "case"
+    case.mkdir()
+    write_purview(case / "export.csv", records(2))
+    os.symlink(case, case / "loop")
+    os.symlink(case / "export.csv", case / "again.csv")
+    files, skipped = discover([case])
+    assert [shown for _, shown in files] == [str(case / "again.csv")]
+    reasons = dict(skipped)
+    assert reasons[str(case / "export.csv")].startswith("same file as")
+    assert reasons[str(case / "loop")] == "folder already visited (link loop)"
+
+
+def test_a_zip_with_an_audit_like_name_is_refused_with_a_reason(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "AuditLog_2022.csv", "w") as archive:
+        archive.writestr("AuditLog.csv", PURVIEW_HEADER)
+    result = load([tmp_path / "AuditLog_2022.csv"], workers=1)
+    assert result.files[0].refused == "binary file: a zip archive (extract it first)"
+    assert len(result.index) == 0
+
+
+def test_missing_paths_are_said(tmp_path: Path) -> None:
+    result = load([tmp_path / "nope.csv"], workers=1)
+    assert result.skipped == [(str(tmp_path / "nope.csv"), "no such file or folder")]
+
+
+def test_sha256_is_of_the_whole_file_as_read(tmp_path: Path) -> None:
+    path = write_purview(tmp_path / "x.csv", records(20))
+    result = load([path], workers=1)
+    assert result.files[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_file_at_a_collection_cap_is_flagged(tmp_path: Path) -> None:
+    lines = [json.dumps(r) for r in records(5_000)]
+    path = tmp_path / "ual.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load([path], workers=1)
+    assert result.files[0].data_rows == 5_000
+    assert result.files[0].possibly_truncated
+
+
+def test_progress_is_reported_and_a_load_can_be_cancelled(tmp_path: Path) -> None:
+    path = write_purview(tmp_path / "x.csv", records(10_000))
+    seen: list[LoadProgress] = []
+    load([path], workers=1, progress=seen.append)
+    assert seen[-1].bytes_done == seen[-1].bytes_total == path.stat().st_size
+    assert seen[-1].records == 10_000
+    with pytest.raises(Cancelled):
+        load([path], workers=1, cancelled=lambda: True)
+
+
+def test_parallel_ranges_give_the_same_index_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = records(3_000)
+    # A multi-line AuditData (the -Formatted shape) must not confuse the range cutter.
+    pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'line1\n"two"'})
+    rows.insert(1_500, pretty)
+    path = write_purview(tmp_path / "big.csv", rows)
+    text = path.read_text(encoding="utf-8").replace(
+        purview_row(pretty), purview_row(pretty).replace(",\"{", ",\"{\r\n  ")
+    )
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "bad.csv").write_text(PURVIEW_HEADER + "x,y\r\n", encoding="utf-8")
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
+    alone = load([tmp_path], workers=1)
+    shared = load([tmp_path], workers=2)
+    assert len(shared.index) == len(alone.index) == 3_001
+    for name in ("time", "offset", "line", "length"):
+        assert np.array_equal(getattr(shared.index, name), getattr(alone.index, name))
+    assert [shared.index.record_id(r) for r in range(0, 3_001, 97)] == [
+        alone.index.record_id(r) for r in range(0, 3_001, 97)
+    ]
+    for field in ("client_ip", "session_id", "message_id"):
+        left = [shared.index.text(field, r) for r in range(3_001)]
+        right = [alone.index.text(field, r) for r in range(3_001)]
+        assert left == right
+    assert [f.sha256 for f in shared.files] == [f.sha256 for f in alone.files]
+    assert [(r.line, r.row) for f in shared.files for r in f.rejections] == [
+        (r.line, r.row) for f in alone.files for r in f.rejections
+    ]
+
+
+def test_loading_leaves_the_evidence_untouched(tmp_path: Path) -> None:
+    path = write_purview(tmp_path / "x.csv", records(50))
+    os.chmod(path, 0o444)
+    before = (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes())
+    load([tmp_path], workers=1)
+    after = (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes())
+    assert before == after
+    assert sorted(os.listdir(tmp_path)) == ["x.csv"]
