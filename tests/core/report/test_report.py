@@ -33,6 +33,7 @@ def hostile_case(folder: Path) -> Path:
             user="adele.vance@fabrikam.example",
             send_as_smtp="megan.bowen@fabrikam.example",
             subject=HOSTILE,
+            ip="203.0.113.45",
         ),
     ]
     write_purview(folder / "export.csv", records)
