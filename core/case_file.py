@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .analysis.findings import Finding, Severity, finding_id, make_finding
 from .analysis.scope import Suspects
-from .analysis.sessions import SESSION_KINDS, session_id
+from .analysis.sessions import SESSION_KINDS, make_session_id
 from .ingest.inputs import InputFile
 from .normalise.times import from_iso, to_iso
 
@@ -416,7 +416,7 @@ def _suspect_targets(case: CaseFile) -> set[tuple[str, str]]:
         # matches on) or the S- id the sessions pane shows; a session mark carries the S- id.
         targets.add(("session", suspect.value.casefold()))
         for kind, _column in SESSION_KINDS:
-            targets.add(("session", session_id(kind, suspect.value).casefold()))
+            targets.add(("session", make_session_id(kind, suspect.value).casefold()))
     return targets
 
 

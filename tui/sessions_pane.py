@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from ualscope.core.record_view import short_time
 from ualscope.core.timeline import (
+    DENSE_RECORDS,
     FEW,
     KIND_LABELS,
     MANY,
@@ -99,27 +100,42 @@ class SessionList(LineList):
 
 class SessionsPane(CasePane):
     pane_title = "Sessions"
+    # Lines of at most 70 cells: the help box at 80 columns leaves 72 inside.
     help_text = (
-        "One line per session (SessionId, else AADSessionId, else UniqueTokenId: SID/AAD/UTI).\n"
-        "Flags: ! the attacker's (named with s, or holding a suspect's record)   * marked (m)\n"
-        "       ~ seen from several client addresses or client families (replay?)\n"
-        "A line without flags looks like the owner's ordinary use. ! lines are red, ~ yellow.\n"
-        "Bar (case window, UTC, left to right): "
-        f"{FEW} records  {MANY} 10 or more in the cell\n"
-        "  ─ between its first and last record   · no activity\n"
-        f"  {THROTTLED} a throttled window of a mailbox it touched (no Bind recorded for 24 h)\n"
-        f"  {OUTAGE} a known outage (MC382148: no SendAs/SendOnBehalf recorded)\n"
-        "The ruler above the list shows every band of the case.\n"
-        "Enter opens the session's own timeline: every record, in time order."
+        "One line per session: SessionId (SID), else AADSessionId (AAD),\n"
+        "else UniqueTokenId (UTI). Flags, by symbol and by colour:\n"
+        "  !  the attacker's: named with s, or holding a suspect's record (red)\n"
+        "  *  marked with m (bold)\n"
+        "  ~  seen from several client addresses or client families (yellow)\n"
+        "  no flag: looks like the owner's ordinary use\n"
+        "Bar: the case window, left to right (UTC), as on the header line.\n"
+        f"  {FEW}  records in that cell    {MANY}  {DENSE_RECORDS} or more records\n"
+        "  ─  between its first and last record    ·  nothing\n"
+        f"  {THROTTLED}  its mailbox was throttled: no Bind recorded for 24 h\n"
+        f"  {OUTAGE}  known outage while it was active (MC382148: no SendAs)\n"
+        "The ruler above the list shows every band of the case whole.\n"
+        "Enter opens the session's own timeline: every record, in order.\n"
+        "o switches between first-activity order and most records first."
     )
 
+    DEFAULT_CSS = """
+    SessionsPane #sessions-detail { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
     BINDINGS = [
-        Binding("o", "order", "Order", id="sessions.order"),
+        Binding(
+            "o",
+            "order",
+            "Order",
+            id="sessions.order",
+            tooltip="First activity, or most records first",
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.case: Case | None = None
+        self.case_file: CaseFile | None = None
         self.sessions: list[Session] = []
         self.order: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self.by_records = False
@@ -141,7 +157,7 @@ class SessionsPane(CasePane):
     # -- drawing -----------------------------------------------------------------------
     def show_case(self, case: Case, case_file: CaseFile) -> None:
         keep = self.current_session()
-        self.case = case
+        self.case, self.case_file = case, case_file
         self.sessions = case.sessions
         self.order = session_order(self.sessions, self.by_records)
         named = named_session_ids(case.suspects.sessions)
@@ -180,7 +196,7 @@ class SessionsPane(CasePane):
         total = len(self.sessions)
         suspect = int(self.suspect.sum())
         several = sum(1 for s in self.sessions if s.multi_address)
-        order = "most records first" if self.by_records else "by first activity"
+        order = "by records" if self.by_records else "by time"
         text = (
             f"{total:,} sessions  ! {suspect:,} suspect  ~ {several:,} from several addresses"
             f"  | {order} (o)"
@@ -195,7 +211,7 @@ class SessionsPane(CasePane):
         if not legend:
             legend = ["no blind window"]
         step = duration_text(cell_seconds(self.case.window, self.bar_width))
-        text = fit(" " + "  ".join(legend) + f"  cell={step}", LIST_MARGIN + PREFIX)
+        text = fit(" " + "  ".join(legend) + f"  1 cell={step}", LIST_MARGIN + PREFIX)
         text += band_line(self.bands, self.case.window, self.bar_width)
         self.query_one("#sessions-ruler", Static).update(Content(text))
 
@@ -210,7 +226,7 @@ class SessionsPane(CasePane):
         cells = [
             session_flags(session, suspect=suspect, marked=marked),
             fit(KIND_LABELS.get(session.kind, session.kind), 4),
-            fit(session.key, 8),
+            fit(session.key[:8], 8),  # a prefix: the full key is on the line below
             records_text(session.records).rjust(7),
             more(session.client_ips, 15),
             more(session.client_families, 8),
@@ -244,7 +260,8 @@ class SessionsPane(CasePane):
         session = self.current_session()
         text = ""
         if session is not None:
-            span = f"{short_time(session.first)} .. {short_time(session.last)}"
+            # "03-28 09:02 .. 03-29 02:14": the year is in the header, minutes are enough here.
+            span = f"{short_time(session.first)[5:16]} .. {short_time(session.last)[5:16]}"
             text = f"{session.kind} {safe(session.key, limit=60)}  {span}"
             if session.hints:
                 text += "  ~ " + safe(session.hints[0], limit=120)
@@ -260,7 +277,7 @@ class SessionsPane(CasePane):
         message.stop()
         session = self.current_session()
         if self.case is not None and session is not None:
-            self.app.push_screen(SessionTimeline(self.case, session, self.bands))
+            self.app.push_screen(SessionTimeline(self.case, session, self.bands, self.case_file))
 
     # -- triage and keys ---------------------------------------------------------------
     def target(self) -> Target | None:

@@ -1,0 +1,128 @@
+"""The records pane and the app around it, driven by keys at 80x24."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import SAMPLE_CASE
+from ualscope.core.case_file import load_case
+from ualscope.tui.app import UalscopeApp
+from ualscope.tui.detail import RecordDetail
+from ualscope.tui.help import HelpScreen
+from ualscope.tui.line_list import LineList
+from ualscope.tui.records import RecordsPane, RecordTable
+
+
+async def opened(app: UalscopeApp, pilot: object) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.case is not None
+
+
+async def test_keys_move_filter_and_open_a_record(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        table = app.query_one(RecordTable)
+        assert table.count == len(app.case.index)  # type: ignore[union-attr]
+        await pilot.press("j", "j", "G")
+        assert table.cursor == table.count - 1
+        await pilot.press("g")
+        assert table.cursor == 0
+        await pilot.press("f")
+        await pilot.press(*"ip:203.0.113.45 op:MailItemsAccessed", "enter")
+        index = app.case.index  # type: ignore[union-attr]
+        assert table.count > 0
+        assert all(index.text("client_ip", int(r)) == "203.0.113.45" for r in table.rows)
+        assert all(index.text("operation", int(r)) == "MailItemsAccessed" for r in table.rows)
+        await pilot.press("enter")
+        assert isinstance(app.screen, RecordDetail)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RecordDetail)
+        await pilot.press("escape")  # clears the filter
+        assert table.count == len(index)
+
+
+async def test_a_bad_filter_says_why_and_keeps_the_view(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        table = app.query_one(RecordTable)
+        before = table.count
+        await pilot.press("f", *"opp:Send", "enter")
+        assert table.count == before
+        status = str(app.query_one("#records-status").render())
+        assert "filter not applied" in status and "opp" in status
+
+
+async def test_search_moves_between_matches_with_n(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        table = app.query_one(RecordTable)
+        index = app.case.index  # type: ignore[union-attr]
+        await pilot.press("slash", *"op:New-InboxRule", "enter")
+        first = table.current_row
+        assert first is not None and index.text("operation", first) == "New-InboxRule"
+        await pilot.press("n")
+        assert table.current_row is not None
+        assert index.text("operation", table.current_row) == "New-InboxRule"
+
+
+async def test_help_lists_the_panes_bindings(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict(app.screen.bindings)
+        assert keys["f"] == "Filter" and keys["m"] == "Mark" and keys["q"] == "Quit"
+        await pilot.press("escape")
+
+
+async def test_marks_and_notes_survive_reopening_the_evidence(tmp_path: Path) -> None:
+    case_path = tmp_path / "case.json"
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(case_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        table = app.query_one(RecordTable)
+        await pilot.press("j", "j", "j", "m")
+        marked = app.case.index.record_id(table.current_row)  # type: ignore[union-attr,arg-type]
+        await pilot.press("n", *"looks odd", "enter")
+    saved = load_case(case_path)
+    assert [(m.target_id, m.note) for m in saved.marks] == [(marked, "looks odd")]
+    again = UalscopeApp([str(SAMPLE_CASE)], case_path=str(case_path))
+    async with again.run_test(size=(80, 24)) as pilot:
+        await opened(again, pilot)
+        table = again.query_one(RecordTable)
+        row = again.case.index.row_of(marked)  # type: ignore[union-attr]
+        assert row in table.marked
+        position = [int(r) for r in table.rows].index(row)
+        assert table._line(position)[0].startswith("*")
+
+
+async def test_export_writes_selected_findings_with_hashes(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    out = tmp_path / "notes" / "findings.md"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(app, pilot)
+        await pilot.press("6")
+        findings = app.query_one("#findings-list", LineList)
+        assert findings.count > 0
+        await pilot.press("space", "e")
+        await pilot.press(*["backspace"] * 200)
+        await pilot.press(*str(out), "enter")
+        await pilot.pause()
+    text = out.read_text(encoding="utf-8")
+    assert "## Evidence" in text and "## Findings: 1" in text
+    for info in app.case.index.files:  # type: ignore[union-attr]
+        if info.read:
+            assert info.sha256 in text
+
+
+async def test_the_first_screen_appears_before_the_load_finishes(tmp_path: Path) -> None:
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        # Composed and mounted with the header saying it is loading: the load runs in a worker.
+        assert app.query_one(RecordsPane) is not None
+        await opened(app, pilot)
