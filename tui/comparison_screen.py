@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -33,11 +34,12 @@ if TYPE_CHECKING:
     from ualscope.core.case import Case
 
 NAME_WIDTH = 16  # "ClientInfoString", the longest property name compare() returns
-# Per line: LineList's selection mark and space (2), the vertical scrollbar (2), the name,
-# a space, the =/≠ symbol and a space. At 80 columns that leaves 57 cells, 18 per value for
-# three selections: an IPv4 address, a SessionId's first 17 characters, a folder path.
-FIXED_WIDTH = 2 + 2 + NAME_WIDTH + 3
+HEAD_WIDTH = NAME_WIDTH + 3  # the name, a space, the =/≠ symbol and a space
+LIST_CHROME = 2 + 2  # LineList's selection mark and a space, and the vertical scrollbar
+# At 80 columns that leaves 55 cells and a gap between values: 18 per value for three
+# selections (an IPv4 address, a folder path, a SessionId over three lines), 28 for two.
 MIN_VALUE_WIDTH = 10  # below this the values scroll sideways rather than shrink further
+VALUE_LINES = 3  # a SessionId GUID (36) or a time span (44) fits 3 lines of 16-18 cells
 EQUAL, DIFFERENT = "=", "≠"
 TOUCHED, UNTOUCHED = "●", "·"
 EMPTY_VALUE = "(none)"
@@ -97,9 +99,10 @@ class ComparisonScreen(Screen[None]):
         self.comparison = comparison
         self.title_text = title
         self.value_width = 18
-        # What each line shows, as (kind, number): built once, drawn lazily by `line()`,
-        # because a comparison of two busy contexts can list tens of thousands of messages.
-        self.entries = self._entries()
+        # What each line shows, as (kind, number, part): rebuilt when the width changes (a
+        # long value wraps onto more lines), drawn lazily by `line()`, because two busy
+        # contexts can share tens of thousands of messages.
+        self.entries: list[tuple[str, int, int]] = []
         # Per column totals, for the summary: a tally of core's flags, not a new judgement.
         self.touched = [
             sum(1 for m in comparison.messages if m.touched[n])
@@ -109,8 +112,8 @@ class ComparisonScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(
             Content(
-                f"Comparison of {self.title_text}: {EQUAL} equal, {DIFFERENT} different"
-                "  (Enter: full values, Esc: back)"
+                f"Comparing {self.title_text}  {EQUAL} equal  {DIFFERENT} different"
+                "  Enter: in full  Esc: back"
             ),
             id="comparison-title",
         )
@@ -130,36 +133,77 @@ class ComparisonScreen(Screen[None]):
 
     def _layout(self, width: int) -> None:
         columns = len(self.comparison.columns)
-        room = width - FIXED_WIDTH - (columns - 1)
+        room = width - LIST_CHROME - HEAD_WIDTH - (columns - 1)
         self.value_width = max(MIN_VALUE_WIDTH, room // columns)
-        total = FIXED_WIDTH - 2 + columns * (self.value_width + 1)
-        self.lines.set_lines(len(self.entries), self.line, self._header(), total)
+        self.entries = self._entries()
+        self.lines.set_lines(len(self.entries), self.line, self._header(), self.text_width)
+
+    @property
+    def text_width(self) -> int:
+        """Cells a line's text takes: the name, the symbol, the values and their gaps."""
+        columns = len(self.comparison.columns)
+        return HEAD_WIDTH + columns * (self.value_width + 1) - 1
 
     # -- what the lines are ------------------------------------------------------------
-    def _entries(self) -> list[tuple[str, int]]:
+    def _entries(self) -> list[tuple[str, int, int]]:
         comparison = self.comparison
-        entries = [("legend", n) for n in range(len(comparison.columns))]
-        entries.append(("blank", 0))
-        entries += [("field", n) for n in range(len(comparison.fields))]
-        entries += [("blank", 0), ("messages", 0), ("touched", 0), ("only", 0)]
+        entries = [("legend", n, 0) for n in range(len(comparison.columns))]
+        entries.append(("blank", 0, 0))
+        for number in range(len(comparison.fields)):
+            parts = len(self._field_cells(number))
+            entries += [("field", number, part) for part in range(parts)]
+        entries += [("blank", 0, 0), ("messages", 0, 0), ("touched", 0, 0), ("only", 0, 0)]
         if len(comparison.columns) > 2:
-            entries.append(("pairs", 0))
+            entries.append(("pairs", 0, 0))
         if comparison.messages:
-            entries.append(("message_header", 0))
-            entries += [("message", n) for n in range(len(comparison.messages))]
+            entries.append(("message_header", 0, 0))
+            entries += [("message", n, 0) for n in range(len(comparison.messages))]
         return entries
 
     def _header(self) -> str:
         cells = [fit(label, self.value_width) for label in self.comparison.columns]
         return fit("Property", NAME_WIDTH) + "   " + " ".join(cells)
 
+    def _field_cells(self, number: int) -> list[str]:
+        """A property's values as lines of text after the symbol.
+
+        Equal values are shown once across every column (the first column's spelling, where
+        core compares without case): the eye finds the differences faster, and a UPN gets
+        the whole width. Different values wrap in their column up to
+        VALUE_LINES lines, so a SessionId or a time span can be read, not only told apart.
+        """
+        compared = self.comparison.fields[number]
+        if compared.equal:
+            return [pad(safe(compared.values[0], limit=None) or EMPTY_VALUE, self.value_room)]
+        lettered = len(compared.values) > 2
+        groups = value_groups(self.comparison, number) if lettered else []
+        inner = self.value_width - (2 if lettered else 0)
+        columns: list[list[str]] = []
+        for column, value in enumerate(compared.values):
+            pieces = chop(safe(value, limit=None) or EMPTY_VALUE, inner, VALUE_LINES)
+            if lettered:
+                letter = chr(ord("a") + groups[column] % 26)
+                pieces = [(f"{letter} " if n == 0 else "  ") + p for n, p in enumerate(pieces)]
+            columns.append(pieces)
+        depth = max(len(pieces) for pieces in columns)
+        blank = " " * self.value_width
+        return [
+            " ".join(pieces[line] if line < len(pieces) else blank for pieces in columns)
+            for line in range(depth)
+        ]
+
+    @property
+    def value_room(self) -> int:
+        return self.text_width - HEAD_WIDTH
+
     # -- drawing -----------------------------------------------------------------------
     def line(self, position: int) -> tuple[str, Style]:
         """The text and style of a body line (public so tests read what is drawn)."""
-        kind, number = self.entries[position]
-        draw = getattr(self, f"_draw_{kind}")
-        text, style = draw(number)
-        return text, style
+        kind, number, part = self.entries[position]
+        if kind == "field":
+            return self._draw_field(number, part)
+        text, style = getattr(self, f"_draw_{kind}")(number)
+        return pad(text, self.text_width).rstrip(), style
 
     def _draw_blank(self, number: int) -> tuple[str, Style]:
         return "", PLAIN
@@ -167,19 +211,15 @@ class ComparisonScreen(Screen[None]):
     def _draw_legend(self, number: int) -> tuple[str, Style]:
         return f"{number + 1}: {safe(self.comparison.columns[number], limit=120)}", PLAIN
 
-    def _draw_field(self, number: int) -> tuple[str, Style]:
+    def _draw_field(self, number: int, part: int) -> tuple[str, Style]:
         compared = self.comparison.fields[number]
-        symbol = EQUAL if compared.equal else DIFFERENT
-        lettered = not compared.equal and len(compared.values) > 2
-        groups = value_groups(self.comparison, number) if lettered else []
-        cells = []
-        for column, value in enumerate(compared.values):
-            shown = safe(value, limit=None) or EMPTY_VALUE
-            if lettered:
-                shown = f"{chr(ord('a') + groups[column] % 26)} {shown}"
-            cells.append(fit(shown, self.value_width))
-        text = fit(compared.name, NAME_WIDTH) + f" {symbol} " + " ".join(cells)
-        return text, PLAIN if compared.equal else DIFFERENT_STYLE
+        cells = self._field_cells(number)[part]
+        if part == 0:
+            symbol = EQUAL if compared.equal else DIFFERENT
+            head = fit(compared.name, NAME_WIDTH) + f" {symbol} "
+        else:
+            head = " " * HEAD_WIDTH
+        return (head + cells).rstrip(), PLAIN if compared.equal else DIFFERENT_STYLE
 
     def _draw_messages(self, number: int) -> tuple[str, Style]:
         comparison = self.comparison
@@ -212,28 +252,47 @@ class ComparisonScreen(Screen[None]):
     def _draw_message(self, number: int) -> tuple[str, Style]:
         message = self.comparison.messages[number]
         marks = " ".join(TOUCHED if t else UNTOUCHED for t in message.touched)
-        return f"{marks}  {short_time(message.first)}  {safe(message.shown, limit=200)}", PLAIN
+        return f"{marks}  {short_time(message.first)}  {safe(message.shown, limit=None)}", PLAIN
 
-    # -- full values -------------------------------------------------------------------
+    # -- in full -----------------------------------------------------------------------
     def on_line_list_opened(self, event: LineList.Opened) -> None:
         event.stop()
-        kind, number = self.entries[event.position]
+        kind, number, _ = self.entries[event.position]
         comparison = self.comparison
         if kind == "field":
             compared = comparison.fields[number]
             verdict = "equal" if compared.equal else "different"
             lines = [f"{compared.name}: {verdict}", ""]
             for label, value in zip(comparison.columns, compared.values, strict=True):
-                lines += [label, "  " + (safe(value, limit=None) or EMPTY_VALUE), ""]
+                lines += [safe(label), "  " + (safe(value, limit=None) or EMPTY_VALUE), ""]
             self.app.push_screen(FullValues(lines))
         elif kind == "message":
             message = comparison.messages[number]
             lines = [safe(message.shown, limit=None), f"first access {short_time(message.first)}"]
             lines += [
-                f"  {TOUCHED if touched else UNTOUCHED} {label}"
+                f"  {TOUCHED if touched else UNTOUCHED} {safe(label)}"
                 for label, touched in zip(comparison.columns, message.touched, strict=True)
             ]
             self.app.push_screen(FullValues(lines))
+
+
+def pad(text: str, width: int) -> str:
+    r"""Already sanitised text padded or cut (with …) to `width` cells.
+
+    `fit()` sanitises, and sanitising twice would double the backslash of every escape
+    (`\\x1b` instead of `\x1b`), so text that went through `safe()` is sized here.
+    """
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def chop(text: str, width: int, lines: int) -> list[str]:
+    """Already sanitised text in lines of `width` cells, at most `lines`, the last cut with …."""
+    pieces = chop_cells(text, width) or [""]
+    if len(pieces) > lines:
+        pieces = [*pieces[: lines - 1], pad("".join(pieces[lines - 1 :]), width)]
+    return [pad(piece, width) for piece in pieces]
 
 
 class FullValues(ModalScreen[None]):

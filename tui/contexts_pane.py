@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 SUSPECT_STYLE = Style(color="red")
 MARKED_STYLE = Style(color="yellow")
 
-# (title, width). With LineList's mark (2) and the scrollbar (2) the first nine columns take
-# 79 cells, so address to first time fit 80 columns; the context id and the mailbox (useful
-# when all mailboxes are listed) scroll into view with the right arrow.
+# (title, width). Address to first time take 76 cells: with LineList's mark and a space (2)
+# and the vertical scrollbar (2) they fill 80 columns. The context id and the mailbox (for
+# when every mailbox is listed) scroll into view with the right arrow.
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("", 2),
-    ("Address", 15),
+    ("Address", 15),  # an IPv4 address in full; IPv6 is cut with …
     ("Client", 8),
     ("Session", 8),
     ("Acc", 4),
@@ -64,20 +64,46 @@ def count_cell(value: int, width: int) -> str:
     return text.rjust(width)
 
 
+def default_mailbox(case: Case) -> str | None:
+    """The first suspect's mailbox if any, else the one with most MailItemsAccessed."""
+    index = case.index
+    for row in case.suspect_rows()[:1000].tolist():
+        name = index.text("mailbox", row)
+        if name:
+            return name
+    if not case.mailboxes:
+        return None
+    counts = mailbox_counts(case)
+    # Ties go to the mailbox with more records overall: case.mailboxes is in that order.
+    busiest = max(case.mailboxes, key=lambda p: counts.get(p[0].casefold(), (0, 0))[0])
+    return busiest[0]
+
+
+def mailbox_counts(case: Case) -> dict[str, tuple[int, int]]:
+    """(MailItemsAccessed records, contexts) per casefolded mailbox, from core's contexts."""
+    counts: dict[str, tuple[int, int]] = {}
+    for context in case.contexts():
+        records, contexts = counts.get(context.mailbox.casefold(), (0, 0))
+        counts[context.mailbox.casefold()] = (records + context.records, contexts + 1)
+    return counts
+
+
 class ContextsPane(CasePane):
     pane_title = "Contexts"
     help_text = (
         "Access contexts of MailItemsAccessed records: one per client address, client,\n"
-        "folder, logon type, access type, mailbox, user and session (domain.md).\n"
+        "folder, logon type, access type, mailbox, user and session.\n"
         "Flags: * marked, ! suspect (its records are in the suspects' scope).\n"
         "Select 2 or 3 with space and press c to compare them side by side."
     )
 
     BINDINGS = [
-        Binding("space", "toggle", "Select", id="contexts.select"),
+        Binding("space", "select_context", "Select", id="contexts.select"),
         Binding("c", "compare", "Compare", id="contexts.compare"),
         Binding("b", "choose_mailbox", "Mailbox", id="contexts.mailbox"),
     ]
+
+    MAILBOX_PROMPT = "Access contexts of which mailbox? (counts of MailItemsAccessed records)"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -142,7 +168,7 @@ class ContextsPane(CasePane):
         if case is None or case_file is None:
             return
         self._stale = False
-        mailbox = self.mailbox if self.chosen else self.default_mailbox(case)
+        mailbox = self.mailbox if self.chosen else default_mailbox(case)
         if mailbox != self.mailbox or not self.contexts:
             self.table.selected = set()
         self.mailbox = mailbox
@@ -159,29 +185,6 @@ class ContextsPane(CasePane):
         self.table.set_lines(len(self.contexts), self.context_line, HEADER, WIDTH)
         self.show_status()
 
-    def default_mailbox(self, case: Case) -> str | None:
-        """The first suspect's mailbox if any, else the one with most MailItemsAccessed."""
-        index = case.index
-        for row in case.suspect_rows()[:1000].tolist():
-            name = index.text("mailbox", row)
-            if name:
-                return name
-        if not case.mailboxes:
-            return None
-        counts = self.mailbox_counts(case)
-        # Ties go to the mailbox with more records overall: case.mailboxes is in that order.
-        busiest = max(case.mailboxes, key=lambda p: counts.get(p[0].casefold(), (0, 0))[0])
-        return busiest[0]
-
-    @staticmethod
-    def mailbox_counts(case: Case) -> dict[str, tuple[int, int]]:
-        """(MailItemsAccessed records, contexts) per casefolded mailbox, from core's contexts."""
-        counts: dict[str, tuple[int, int]] = {}
-        for context in case.contexts():
-            records, contexts = counts.get(context.mailbox.casefold(), (0, 0))
-            counts[context.mailbox.casefold()] = (records + context.records, contexts + 1)
-        return counts
-
     def suspect(self, context: AccessContext) -> bool:
         if context.id.casefold() in self._suspect_ids:
             return True
@@ -192,33 +195,37 @@ class ContextsPane(CasePane):
         context = self.contexts[position]
         marked = context.id.casefold() in self._marked_ids
         suspect = self.suspect(context)
-        cells = [
+        values: list[str | int] = [
             ("*" if marked else " ") + ("!" if suspect else " "),
-            fit(context.client_ip, 15),
-            fit(context.client_family, 8),
-            fit(context.session_id[:SESSION_SHORT], 8),
-            fit(context.access_type, 4),
-            fit(context.folder, 11),
-            count_cell(context.records, 4),
-            count_cell(len(context.messages), 4),
-            to_iso(context.first)[5:16].replace("T", " "),
+            context.client_ip,
+            context.client_family,
+            context.session_id[:SESSION_SHORT],
+            context.access_type,
+            context.folder,
+            context.records,
+            len(context.messages),
+            to_iso(context.first)[5:16].replace("T", " "),  # years: the case header
             context.id,
-            fit(context.mailbox, 40),
+            context.mailbox,
+        ]
+        cells = [
+            count_cell(value, width) if isinstance(value, int) else fit(value, width)
+            for value, (_, width) in zip(values, COLUMNS, strict=True)
         ]
         style = SUSPECT_STYLE if suspect else MARKED_STYLE if marked else Style()
         return " ".join(cells), style
 
     def show_status(self) -> None:
         name = safe(self.mailbox, limit=40) if self.mailbox else "all mailboxes"
-        parts = [f"{name}: {len(self.contexts):,} contexts"]
-        if self.table.selected:
-            parts.append(f"{len(self.table.selected)} selected")
-        parts.append(self._note or "space select, c compare, b mailbox")
-        self.query_one("#contexts-status", Static).update(Content("  ".join(parts)))
+        status = f"{name}: {len(self.contexts):,} contexts"
+        selected = len(self.table.selected)
+        hint = f"{selected} selected, c compares" if selected else "space selects, b mailbox"
+        status += "  " + (self._note or hint)
+        self.query_one("#contexts-status", Static).update(Content(status))
         self._note = ""
 
     # -- actions -----------------------------------------------------------------------
-    def action_toggle(self) -> None:
+    def action_select_context(self) -> None:
         self.table.toggle_selected()
         self.table.action_move(1)  # select a run of contexts with repeated presses
         self.show_status()
@@ -237,12 +244,12 @@ class ContextsPane(CasePane):
         case = self.case
         if case is None:
             return
-        counts = self.mailbox_counts(case)
+        counts = mailbox_counts(case)
         total = sum(records for records, _ in counts.values())
-        options = [f"all mailboxes: {total:,} MailItemsAccessed, {len(case.contexts()):,} contexts"]
+        options = [f"all mailboxes  {total:,} records, {len(case.contexts()):,} contexts"]
         for name, _ in case.mailboxes:
             records, contexts = counts.get(name.casefold(), (0, 0))
-            options.append(f"{name}: {records:,} MailItemsAccessed, {contexts:,} contexts")
+            options.append(f"{name}  {records:,} records, {contexts:,} contexts")
 
         def chosen(choice: int | None) -> None:
             if choice is None:
@@ -253,7 +260,7 @@ class ContextsPane(CasePane):
             self.table.go_to(0)
             self.refresh_contexts()
 
-        self.app.push_screen(ChoiceDialog("Show the access contexts of:", options), chosen)
+        self.app.push_screen(ChoiceDialog(self.MAILBOX_PROMPT, options), chosen)
 
     def on_line_list_opened(self, event: LineList.Opened) -> None:
         event.stop()

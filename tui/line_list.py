@@ -110,7 +110,8 @@ class LineList(ScrollView, can_focus=True):
 
     # -- cursor and selection ----------------------------------------------------------
     def _scroll_to_cursor(self) -> None:
-        height = max(1, self.size.height - 1)
+        # The content region, not the widget: a horizontal scrollbar takes the last row.
+        height = max(1, self.scrollable_content_region.height - 1)
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -130,7 +131,7 @@ class LineList(ScrollView, can_focus=True):
             self.cursor = max(0, min(self.count - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
-        self.action_move(direction * max(1, self.size.height - 2))
+        self.action_move(direction * max(1, self.scrollable_content_region.height - 2))
 
     def action_first(self) -> None:
         self.action_move(-self.count)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import SAMPLE_CASE
+
 from ualscope.core.case_file import load_case
 from ualscope.tui.app import UalscopeApp
 from ualscope.tui.detail import RecordDetail
