@@ -13,6 +13,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+import numpy as np
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
@@ -48,12 +49,13 @@ KIND_STYLES: dict[SendKind, Style] = {
     SendKind.INCONSISTENT: Style(color="yellow"),
 }
 
-# What `f` cycles through: (name shown in the status line, classes kept; empty keeps all).
+# What `f` cycles through: (name, classes kept; empty keeps all). The name is shown in the
+# class column's title, so the filter in force is always on screen.
 FILTERS: tuple[tuple[str, frozenset[SendKind]], ...] = (
     ("all", frozenset()),
-    ("delegated only", frozenset({SendKind.DELEGATE_SEND_AS, SendKind.SEND_ON_BEHALF})),
-    ("owner artefacts only", frozenset({SendKind.OWNER_LOGGED_AS_SEND_AS})),
-    ("inconsistent only", frozenset({SendKind.INCONSISTENT})),
+    ("D B", frozenset({SendKind.DELEGATE_SEND_AS, SendKind.SEND_ON_BEHALF})),
+    ("=", frozenset({SendKind.OWNER_LOGGED_AS_SEND_AS})),
+    ("?", frozenset({SendKind.INCONSISTENT})),
 )
 
 # Short names for the equal-field marker; the list columns are 15 cells wide at 80 columns.
@@ -65,9 +67,8 @@ ADDRESS_MIN = 12
 # The list's own gutter (selection mark and a space) and a vertical scrollbar: reserved
 # always, so the columns do not jump when the list grows past the screen.
 LIST_CHROME = 2 + 2
-DETAIL_LABEL = 17  # "SendOnBehalfOfUserSmtp" would take 22; the strip labels are cut to fit
 REASON_LINES_MAX = 6
-DETAIL_FIXED_LINES = 6  # three addresses, class and client, subject, message id
+DETAIL_FIXED_LINES = 6  # three addresses, client, subject, message id
 
 
 def _values(send: SendClassification) -> dict[str, str]:
@@ -88,17 +89,17 @@ def same_as(send: SendClassification) -> dict[str, str]:
 
 
 def outage_banner(outages: list[KnownOutage], window: tuple[int, int]) -> str:
-    """The banner lines for outages that overlap the case window (end exclusive)."""
+    """Two lines per outage overlapping the case window [start, end); 78 cells at most."""
     lines = []
     for outage in outages:
         notice = outage.source.split()[-1]
         operations = "/".join(outage.operations) or "any"
         first, last = short_time(outage.start)[:10], short_time(outage.end - 1)[:10]
-        lines.append(f"! {notice}: no {operations} records exist {first}..{last} (unrecoverable)")
         start, end = max(outage.start, window[0]), min(outage.end, window[1])
+        lines.append(f"! {notice}: no {operations} records exist {first}..{last}")
         lines.append(
-            f"  sends in {short_time(start)[:10]}..{short_time(end - 1)[:10]} of this case are"
-            " invisible: none listed there is not none sent"
+            f"  {short_time(start)[:10]}..{short_time(end - 1)[:10]} of this case is blind"
+            " for sends (unrecoverable)"
         )
     return "\n".join(safe(line, limit=None) for line in lines)
 
@@ -152,7 +153,9 @@ class SendAsPane(CasePane):
         "                  not evidence of delegation\n"
         "  ? inconsistent  the addresses do not add up: read the full record (Enter)\n"
         "'= UserId' in an address column: the same address as UserId (case-insensitively).\n"
-        "Flags: ! the attacker's record (scope), * marked.  s names the sender as a suspect."
+        "f cycles the classes shown: all, D B, =, ?  (the Class title shows which).\n"
+        "Flags: ! the attacker's record (scope), * marked.  s names the sender as a suspect.\n"
+        "MC382148: no SendAs/SendOnBehalf records exist 2022-01-28..2022-03-26 at all."
     )
 
     BINDINGS = [
@@ -170,10 +173,9 @@ class SendAsPane(CasePane):
         self._short_time = True
 
     def compose(self) -> ComposeResult:
-        yield Static(id="sendas-banner", classes="banner hidden")
-        yield Static(id="sendas-status", classes="pane-status")
+        yield Static(id="sendas-banner", classes="hidden")
         yield SendList(id="sendas-list")
-        yield Static(id="sendas-detail", classes="detail-strip")
+        yield Static(id="sendas-detail")
 
     @property
     def table(self) -> SendList:
@@ -183,7 +185,9 @@ class SendAsPane(CasePane):
     def show_case(self, case: Case, case_file: CaseFile) -> None:
         self.case = case
         self.marked = {m.target_id for m in case_file.marks if m.target_kind == "record"}
-        self.attacker_rows = set(case.suspect_rows().tolist())
+        # Only the send rows are looked up: a suspect user can own most of a million rows.
+        rows = np.array([s.row for s in case.sends], dtype=np.int64)
+        self.attacker_rows = set(rows[np.isin(rows, case.suspect_rows())].tolist())
         banner = self.query_one("#sendas-banner", Static)
         text = outage_banner(case.outages, case.window)
         banner.update(Content(text))
@@ -216,10 +220,10 @@ class SendAsPane(CasePane):
         header = " " * FLAG_WIDTH + " ".join(
             (
                 fit(time_title, time_width),
-                fit("Class", CLASS_WIDTH),
+                fit(f"Class [{FILTERS[self.filter][0]}]", CLASS_WIDTH),
                 fit("UserId", self._widths[0]),
                 fit("MailboxOwnerUPN", self._widths[1]),
-                fit("SendAs/OnBehalfOf", self._widths[2]),
+                fit("As/OnBehalfOf", self._widths[2]),
             )
         )
         table = self.table
@@ -229,7 +233,6 @@ class SendAsPane(CasePane):
                 if send.record_id == keep:
                     table.go_to(position)
                     break
-        self._status()
         # The strip is as tall as the longest explanation in the list, so it does not
         # change height (and move the list) as the cursor goes from record to record.
         # Reasons repeat per sender and target: each distinct one is wrapped once.
@@ -241,22 +244,6 @@ class SendAsPane(CasePane):
 
     def _detail_width(self) -> int:
         return max(40, self._width() - 2)  # the strip's padding
-
-    def _status(self) -> None:
-        assert self.case is not None
-        counts = {kind: 0 for kind in KIND_LABELS}
-        for send in self.case.sends:
-            counts[send.classification] += 1
-        parts = [
-            f"{symbol} {label} {counts[kind]}" for kind, (symbol, label) in KIND_LABELS.items()
-        ]
-        shown = FILTERS[self.filter][0]
-        text = (
-            f"{len(self.case.sends)} sends: " + "  ".join(parts) + f"  | showing {shown} (f)"
-            if self.case.sends
-            else "No SendAs or SendOnBehalf record in the evidence."
-        )
-        self.query_one("#sendas-status", Static).update(Content(text))
 
     def _line(self, position: int) -> tuple[str, Style]:
         send = self.sends[position]
@@ -284,33 +271,46 @@ class SendAsPane(CasePane):
         return self.sends[table.cursor]
 
     def detail_lines(self, send: SendClassification, width: int) -> list[str]:
-        """The strip under the list: full addresses, client, subject, message id, reason."""
+        """The strip under the list: full addresses, logon, client, subject, id, reason.
+
+        Values go to fit() as recorded (it sanitises once); the class and time are on the
+        list line above, the operation is named by the target field's label.
+        """
         repeats = same_as(send)
+        values = _values(send)
+        # Field names in full ("SendOnBehalfOfUserSmtp" is 22 cells): they are what the
+        # investigator looks for in the record.
+        label = max(len(name) for name in values) + 1
+        room = width - label - 2
+        logon = f"LogonType {send.logon_type} {logon_label(send.logon_type) or 'absent'}"
         lines = []
-        for name, value in _values(send).items():
+        for name, value in values.items():
             mark = "=" if name in repeats else " "
-            note = f"  (same as {repeats[name]})" if name in repeats else ""
-            shown = safe(value, limit=None) if value else "(empty)"
-            lines.append(fit(name, DETAIL_LABEL) + mark + " " + fit(shown + note, width - 19))
-        symbol, label = KIND_LABELS[send.classification]
-        logon = logon_label(send.logon_type) or "absent"
-        lines.append(
-            fit(
-                f"{symbol} {label} · {send.operation} {short_time(send.time)} · client "
-                f"{send.client_family or 'not recorded'} · LogonType {send.logon_type} {logon}"
-                f" · {send.client_info_string or 'no ClientInfoString'}",
-                width,
-            )
-        )
-        lines.append(fit("subject  " + safe(send.subject, limit=None), width))
-        lines.append(fit("msg id   " + safe(send.message_id or "(none)", limit=None), width))
+            shown = value or "(empty)"
+            if name in repeats:
+                shown += f"  (same as {repeats[name]})"
+            if name == "UserId":
+                # The logon type says in what role UserId acted, so it sits beside it.
+                cell = fit(shown, max(10, room - len(logon) - 2)) + "  " + logon
+            else:
+                cell = fit(shown, room)
+            lines.append(fit(name, label) + mark + " " + cell)
+        client = send.client_info_string or "no ClientInfoString"
+        lines.append(fit(f"client   {send.client_family or 'not recorded'} · {client}", width))
+        lines.append(fit(f"subject  {send.subject}", width))
+        lines.append(fit(f"msg id   {send.message_id or '(none)'}", width))
         return lines + reason_lines(send.reason, width)
 
     def _show_detail(self) -> None:
         strip = self.query_one("#sendas-detail", Static)
         send = self.current
-        width = self._detail_width()
-        strip.update(Content("\n".join(self.detail_lines(send, width)) if send else ""))
+        if send is not None:
+            text = "\n".join(self.detail_lines(send, self._detail_width()))
+        elif self.case is not None and self.case.sends:
+            text = "No send of this class: f shows the next filter."
+        else:
+            text = "No SendAs or SendOnBehalf record in the evidence."
+        strip.update(Content(text))
 
     # -- events and actions ----------------------------------------------------------------
     def on_line_list_moved(self, message: LineList.Moved) -> None:
