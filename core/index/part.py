@@ -80,6 +80,8 @@ class Part:
     item_size: array[int]
     rejections: list[Rejection] = field(default_factory=list)
     data_rows: int = 0
+    # Where the last row read (kept or rejected) ends: a range's must be the next one's start.
+    end_offset: int = 0
 
     @property
     def size(self) -> int:
@@ -157,7 +159,7 @@ class PartBuilder:
             self._encode(folders, self._dicts["folder"], self._item_folder)
             self._item_size.extend(sizes)
 
-    def finish(self, data_rows: int) -> Part:
+    def finish(self, data_rows: int, end_offset: int = 0) -> Part:
         self._flush()
         return Part(
             file_index=self.file_index,
@@ -175,4 +177,5 @@ class PartBuilder:
             item_size=self._item_size,
             rejections=self.rejections,
             data_rows=data_rows,
+            end_offset=end_offset,
         )

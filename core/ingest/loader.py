@@ -166,6 +166,7 @@ def read_part(
     """
     builder = PartBuilder(file_index)
     data_rows = 0
+    end_offset = span.start if span is not None else 0
     try:
         with EvidenceReader(path) as evidence:
             try:
@@ -185,8 +186,9 @@ def read_part(
                             builder.reject(event.line, event.row, str(problem))
                         else:
                             builder.add(record, event.line, event.offset, event.length)
+                    end_offset = event.offset + event.length
                     if on_rows is not None and event.row % CHECK_EVERY == 0:
-                        on_rows(event.row, event.offset + event.length)
+                        on_rows(event.row, end_offset)
                 data_rows = reader.data_rows
                 info.label = reader.label
                 info.notes.extend(detection.notes)
@@ -202,7 +204,7 @@ def read_part(
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
-    part = builder.finish(data_rows)
+    part = builder.finish(data_rows, end_offset)
     info.data_rows += data_rows
     info.rejections.extend(part.rejections)
     return part

@@ -128,7 +128,7 @@ def test_parallel_ranges_give_the_same_index_as_one_process(
     rows.insert(1_500, pretty)
     path = write_purview(tmp_path / "big.csv", rows)
     text = path.read_text(encoding="utf-8").replace(
-        purview_row(pretty), purview_row(pretty).replace(",\"{", ",\"{\r\n  ")
+        purview_row(pretty), purview_row(pretty).replace(',"{', ',"{\r\n  ')
     )
     path.write_text(text, encoding="utf-8")
     (tmp_path / "bad.csv").write_text(PURVIEW_HEADER + "x,y\r\n", encoding="utf-8")
@@ -160,3 +160,24 @@ def test_loading_leaves_the_evidence_untouched(tmp_path: Path) -> None:
     after = (path.stat().st_mtime_ns, path.stat().st_size, path.read_bytes())
     assert before == after
     assert sorted(os.listdir(tmp_path)) == ["x.csv"]
+
+
+def test_a_stray_quote_that_fools_the_range_cutter_costs_time_not_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = records(2_000)
+    path = write_purview(tmp_path / "big.csv", rows)
+    # A quote inside an unquoted cell is literal to a CSV reader but flips quote parity for
+    # every byte after it; a pretty-printed AuditData further on then has a newline at even
+    # parity inside its quoted cell, and the cutter takes it for a row boundary.
+    lines = path.read_bytes().split(b"\r\n")
+    lines[10] = lines[10].replace(b",MailItemsAccessed,", b',Mail"ItemsAccessed,', 1)
+    lines[1_300] = lines[1_300].replace(b',"{', b',"{\r\n  ', 1)
+    path.write_bytes(b"\r\n".join(lines))
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
+    alone = load([path], workers=1)
+    shared = load([path], workers=2)
+    assert len(shared.index) == len(alone.index) == 2_000
+    assert np.array_equal(shared.index.offset, alone.index.offset)
+    assert any("read again by one process" in note for note in shared.files[0].notes)
