@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	cp ualscope/*.py build/typecheck/ualscope/
 	ln -s ../../../core build/typecheck/ualscope/core
 	ln -s ../../../tui build/typecheck/ualscope/tui
-	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p ualscope.core -p ualscope.tui -p ualscope
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p ualscope
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

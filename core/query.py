@@ -111,7 +111,15 @@ from .normalise.clients import FAMILY_BY_LABEL, ClientFamily
 from .normalise.record import ACCESS_BIND, ACCESS_SYNC, logon_type, record_type
 from .normalise.times import to_iso
 
-__all__ = ["Query", "QueryError", "Term", "describe_keys", "evaluate", "parse_query"]
+__all__ = [
+    "Query",
+    "QueryError",
+    "Term",
+    "describe_keys",
+    "evaluate",
+    "parse_query",
+    "prepare_text_search",
+]
 
 
 class QueryError(ValueError):
@@ -349,16 +357,26 @@ def _parse_time(key: str, value: str) -> int:
 def _time_value(key: str) -> Callable[[str], str]:
     def canonical(value: str) -> str:
         epoch = _parse_time(key, value)
-        if epoch % 86_400 == 0:
-            return to_iso(epoch)[:10]
-        return to_iso(epoch)
+        try:
+            text = to_iso(epoch)
+        except (ValueError, OverflowError, OSError):  # 0001-01-01T00:00+01:00 is year 0 UTC
+            raise _Invalid(f'{key}: {_DATE_EXPECTED}, not "{value.strip()}"') from None
+        return text[:10] if epoch % 86_400 == 0 else text
 
     return canonical
 
 
+def _number(read: Callable[[str], int], text: str) -> int:
+    """A number read by the normaliser's own reader (so names work), -1 when it is none."""
+    try:
+        return read(text) if text else -1
+    except OverflowError:  # "inf" and "1e400" pass float() but not int()
+        return -1
+
+
 def _logon_value(value: str) -> str:
     text = value.strip()
-    number = logon_type(text) if text else -1
+    number = _number(logon_type, text)
     if number < 0:
         raise _Invalid(
             "logon: expects owner, admin, delegate (or another LogonType name) or a number, "
@@ -376,7 +394,7 @@ def _has_value(value: str) -> str:
 
 def _rt_value(value: str) -> str:
     text = value.strip()
-    number = record_type(text) if text else -1
+    number = _number(record_type, text)
     if number < 0:
         raise _Invalid(f'rt: expects a RecordType number like 50 (or its name), not "{text}"')
     return str(number)
@@ -850,9 +868,11 @@ def _by_dictionary(fields: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 _TEXT_KINDS = _by_dictionary(_TEXT_FIELDS)
 
 
-# Bytes compared per numpy call: one 4 MiB flag buffer is reused for a whole buffer, where
-# comparing 150 MB at once first page-faults a fresh 150 MB result in (~0.7 s measured).
+# Bytes compared per numpy call: one 4 MiB flag buffer is reused across a whole buffer.
+# Comparing 150 MB at once page-faults a fresh 150 MB result in first (0.83 s against 0.13 s
+# for the same comparison into memory already touched, measured on the 2-core machine).
 _CHUNK = 1 << 22
+_COUNT_SLICE = 1 << 18
 
 
 def _chunks(data: npt.NDArray[np.uint8], byte: int) -> Iterator[npt.NDArray[np.int64]]:
@@ -869,14 +889,16 @@ def _chunks(data: npt.NDArray[np.uint8], byte: int) -> Iterator[npt.NDArray[np.i
 class _Haystack:
     """One dictionary case-folded into a single NUL-separated UTF-8 buffer.
 
-    A word is found in C, not by a Python `in` per value (~100 ns a value: 0.2 s for the
+    A word is found in C, not by a Python `in` per value (~100 ns a value, for each of the
     ~2 million message ids of a 1,000,000-record case, whatever the word). numpy compares
     the buffer with the word's rarest byte, chunk by chunk, narrows those candidates byte by
     byte, and maps the survivors to codes by binary search on the value offsets. The rarest
-    byte matters: a byte the dictionary lacks ends the search after one cheap pass (30 ms
-    over 150 MB measured), a hex digit would leave millions of candidates. bytes.find was
-    slower on this text (0.5-0.8 s for an absent word). UTF-8 is self-synchronising and a
-    typed word holds no NUL, so a match never starts mid-character or spans two values.
+    byte matters: one a dictionary lacks ends the search with no pass at all, and one found
+    ~4 million times in 150 MB of message ids took 25-90 ms to scan (best runs on a busy
+    2-core machine), where bytes.find took 470-780 ms to report a word absent. UTF-8 is
+    self-synchronising and a typed word holds no NUL, so a match never starts
+    mid-character or spans two values. The buffer costs about the dictionary's text once
+    more: ~150 MB for 2 million message ids.
     """
 
     data: npt.NDArray[np.uint8]
@@ -886,8 +908,13 @@ class _Haystack:
     @classmethod
     def build(cls, values: list[str]) -> _Haystack:
         # casefold maps each character on its own (no context rule such as lower()'s final
-        # sigma), so folding the joined text equals joining the folded values.
-        raw = "\x00".join(values).casefold().encode("utf-8", "surrogatepass")
+        # sigma), so folding the joined text equals joining the folded values. On ASCII text
+        # (message ids, addresses, GUIDs) it equals lower(), which has a fast path it lacks.
+        text = "\x00".join(values)
+        folded = text.lower() if text.isascii() else text.casefold()
+        del text
+        raw = folded.encode("utf-8", "surrogatepass")
+        del folded
         data = np.frombuffer(raw, dtype=np.uint8)
         separators = np.concatenate([_EMPTY, *_chunks(data, 0)])
         starts = np.zeros(len(values), dtype=np.int64)
@@ -902,12 +929,13 @@ class _Haystack:
                 count=len(values),
             )
             np.cumsum(lengths[:-1], out=starts[1:])
-        # Exact counts, a slice at a time: bincount widens its input to int64 (8 bytes a
-        # byte), and a strided sample aliases with fixed-length values (every 150th byte of
-        # 75-byte message ids is the same character of every id).
+        # Exact counts, 256 KiB at a time: bincount widens its input to int64 (8 bytes a
+        # byte), and a 2 MiB temporary is reused where a larger one is mapped afresh each
+        # time. (A strided sample would alias with fixed-length values: every 150th byte of
+        # 75-byte message ids is the same character of every id.)
         counts = np.zeros(256, dtype=np.int64)
-        for lo in range(0, len(data), _CHUNK // 4):
-            counts += np.bincount(data[lo : lo + _CHUNK // 4], minlength=256)
+        for lo in range(0, len(data), _COUNT_SLICE):
+            counts += np.bincount(data[lo : lo + _COUNT_SLICE], minlength=256)
         return cls(data, starts, counts)
 
     def codes_containing(self, word: str) -> npt.NDArray[np.int64]:
@@ -979,6 +1007,17 @@ def _cache(index: AuditIndex) -> _Cache:
     return found
 
 
+def prepare_text_search(index: AuditIndex) -> None:
+    """Build the free-text search buffers now rather than on the first word typed.
+
+    Joining, case-folding and encoding the ~2 million message ids of a 1,000,000-record case
+    allocates ~450 MB of short-lived text and took seconds on the busy 2-core development
+    machine, so the explorer should call this in a background worker after loading.
+    """
+    for fields in _TEXT_KINDS.values():
+        _cache(index).haystack(index, fields[0])
+
+
 def _text_rows(index: AuditIndex, word: str) -> Rows:
     hit_rows = np.zeros(len(index), dtype=bool)
     for kind, fields in _TEXT_KINDS.items():
@@ -1032,6 +1071,8 @@ def evaluate(index: AuditIndex, query: Query) -> Rows:
         assert rows_of is not None
         rows = _union([rows_of(index, value) for value in values], size)
         clauses.append(_clip(rows, lo, hi, size))
+        if not len(clauses[-1]):  # one empty clause empties the answer: skip the rest
+            return np.empty(0, dtype=np.int64)
     # Start from the smallest clause: every later step only filters what is left.
     clauses.sort(key=len)
     result = clauses[0] if clauses else np.arange(lo, hi, dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import cast
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -17,6 +18,7 @@ from ualscope.core.case import Case
 from ualscope.core.case_file import (
     CaseFile,
     CaseFileError,
+    SuspectKind,
     default_case_path,
     load_case,
     mark_findings,
@@ -251,7 +253,7 @@ class UalscopeApp(App[None]):
         target = self._target()
         if target is None:
             return
-        self.case_file = toggle_mark(self.case_file, target.kind, target.id, mailbox=target.mailbox)  # type: ignore[arg-type]
+        self.case_file = toggle_mark(self.case_file, target.kind, target.id, mailbox=target.mailbox)
         self._save()
 
     def action_note(self) -> None:
@@ -266,7 +268,7 @@ class UalscopeApp(App[None]):
                     target.kind,
                     target.id,
                     text,
-                    mailbox=target.mailbox,  # type: ignore[arg-type]
+                    mailbox=target.mailbox,
                 )
                 self._save()
 
@@ -281,7 +283,7 @@ class UalscopeApp(App[None]):
             if choice is None:
                 return
             kind, value, _ = target.suspect_choices[choice]
-            self.case_file = toggle_suspect(self.case_file, kind, value)  # type: ignore[arg-type]
+            self.case_file = toggle_suspect(self.case_file, cast(SuspectKind, kind), value)
             self._save()
 
         if len(target.suspect_choices) == 1:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ualscope.core.case_file import MarkKind
+
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "record" | "context" | "session" | "finding"
+    kind: MarkKind
     id: str  # record id, context id, session key or finding id (never a row number)
     label: str  # how the target is named in messages
     # What `s` can designate as the attacker's, as (suspect kind, value, label) choices:

@@ -67,8 +67,9 @@ _CARRIERS: tuple[tuple[str, ...], ...] = (
     ("input", "message"),
     ("message",),
 )
-# A record inside a carrier inside a carrier is the most seen (SEKOIA's Defender fixture:
-# input.message -> streaming event -> properties.RawEventData); more is a loop of wrappers.
+# Carriers followed one inside another. One is what the samples show (SEKOIA's input.message
+# holding a Defender streaming event); three allows a relay re-wrapping a SIEM event, and stops
+# a crafted chain of wrappers from costing more than three parses.
 _MAX_CARRIER_DEPTH = 3
 
 # Wrapper keys (lower case) per kind: record id, time, operation, user, record type.
@@ -226,9 +227,8 @@ class ElementReader:
                     f"collapsed:{key}",
                     line,
                     shown + " instead of its values in {count} records (first on line {line}): "
-                    "ConvertTo-Json ran "
-                    "with too small a -Depth and that nested data is lost; re-export with "
-                    "-Depth 100",
+                    "ConvertTo-Json ran with too small a -Depth and that nested data is lost; "
+                    "re-export with -Depth 100",
                 )
 
     def _defender(self, row: dict[str, Any], raw: object) -> Extracted | Refused:

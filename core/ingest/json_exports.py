@@ -80,6 +80,8 @@ _TOKEN = re.compile(rb'[\[{]+|[\]}]+|"(?:[^"\\\n]++|\\[^\n])*+"|"')
 # A JSON value that is not an object or array, and the bytes it may start with.
 _SCALAR = re.compile(rb'"(?:[^"\\\n]++|\\[^\n])*+"|-?[0-9][0-9.eE+-]*|true|false|null')
 _SCALAR_FIRST = frozenset(b'"-0123456789tfn')
+# A lone UTF-16 surrogate, as decoding a UTF-16 file with `surrogatepass` leaves it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Where reading resumes after garbage: the next line that starts with a bracket.
 _RESYNC = re.compile(rb"\n[ \t\r]*[\[{\]]")
 
@@ -111,7 +113,7 @@ class _Window:
         self._stream = stream
         stream.seek(bom)
         self._codec = "utf-16-be" if encoding == "utf-16-be" else "utf-16-le"
-        self._utf16 = encoding.startswith("utf-16")
+        self.utf16 = encoding.startswith("utf-16")
         self._decoder = codecs.getincrementaldecoder(self._codec)("surrogatepass")
         self.buf = b""
         self.view = memoryview(self.buf)
@@ -136,7 +138,7 @@ class _Window:
         chunk = self._stream.read(max(WINDOW_BYTES, len(self.buf) - drop))
         if not chunk:
             self.eof = True
-        data = self._decode(chunk) if self._utf16 else chunk
+        data = self._decode(chunk) if self.utf16 else chunk
         self.buf = self.buf[drop:] + data
         self.view = memoryview(self.buf)
         self.base += drop
@@ -177,7 +179,7 @@ class _Window:
         """(file offset, line) of a stream position; advances the cursor to it."""
         lo, hi = self._at - self.base, pos - self.base
         self._at_line += self._newlines(lo, hi)
-        if self._utf16:
+        if self.utf16:
             segment = self.buf[lo:hi]
             if segment.isascii():
                 self._at_offset += 2 * len(segment)
@@ -515,8 +517,14 @@ class _Framer:
         self.decode_error_count += 1
         if len(self.decode_error_lines) < MAX_DECODE_ERRORS_LISTED:
             self.decode_error_lines.append(self.w.line_at(pos + bad))
+        if self.w.utf16:
+            # Lone UTF-16 code units were carried through as surrogates: one U+FFFD each,
+            # as decoding the file's own bytes (`reparse_json_row`) gives.
+            text = _SURROGATE.sub("\ufffd", raw.decode("utf-8", "surrogatepass"))
+        else:
+            text = raw.decode("utf-8", "replace")
         try:
-            value, repaired = loads_lenient(raw.decode("utf-8", "replace"))
+            value, repaired = loads_lenient(text)
             self.repaired_surrogates += repaired
         except orjson.JSONDecodeError as exc:
             line = self.w.line_at(pos) + exc.lineno - 1

@@ -19,14 +19,22 @@ from typing import Any
 import numpy as np
 import pytest
 from factories import MAPI, OUTLOOK_IOS, OWA, REST, bind, build_index, mailbox_record, send_as, sync
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ualscope.core.index.audit_index import AuditIndex
 from ualscope.core.normalise.addresses import normalise_address
 from ualscope.core.normalise.clients import ClientFamily, parse_client_info
 from ualscope.core.normalise.times import from_iso, to_iso
-from ualscope.core.query import Query, QueryError, Term, describe_keys, evaluate, parse_query
+from ualscope.core.query import (
+    Query,
+    QueryError,
+    Term,
+    describe_keys,
+    evaluate,
+    parse_query,
+    prepare_text_search,
+)
 
 OWNER = "megan.bowen@fabrikam.example"
 DELEGATE = "alex.wilber@fabrikam.example"
@@ -201,6 +209,55 @@ def test_any_free_text_survives_the_canonical_round_trip(word: str) -> None:
     assert parse_query(str(query)) == query
 
 
+# Pieces an investigator (or a stray paste) can put together: keys, quotes, backslashes,
+# negations, colons, Unicode whitespace and arbitrary text.
+PIECES = st.one_of(
+    st.sampled_from(
+        [
+            "op:",
+            "ip:",
+            "ip:203.0.113.0/",
+            "folder:",
+            "msg:<",
+            "client:",
+            "session:",
+            "id:",
+            "logon:",
+            "rt:",
+            "has:",
+            "type:",
+            "after:2022-03-2",
+            "before:",
+            "-",
+            '"',
+            "\\",
+            " ",
+            ":",
+            "\u3000",
+            "inf",
+        ]
+    ),
+    st.text(
+        alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=6
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)  # a busy machine is not a bug
+@given(st.lists(PIECES, max_size=8).map("".join))
+def test_whatever_parses_reads_back_the_same_and_evaluates(case: AuditIndex, text: str) -> None:
+    try:
+        query = parse_query(text)
+    except QueryError as error:
+        assert str(error)
+        return
+    again = parse_query(str(query))
+    assert again == query
+    assert str(again) == str(query)
+    rows = evaluate(case, query)
+    assert set(rows.tolist()) <= set(range(len(case)))
+
+
 def test_empty_query_selects_everything(case: AuditIndex) -> None:
     assert parse_query("   ").is_empty
     assert found(case, "") == ALL
@@ -237,6 +294,14 @@ def test_empty_query_selects_everything(case: AuditIndex) -> None:
         ("has:attachments", "has: expects throttled, items or sendas", "has:attachments", 0),
         ("logon:boss", "logon: expects owner, admin, delegate", "logon:boss", 0),
         ("rt:-3", "rt: expects a RecordType number", "rt:-3", 0),
+        ("rt:inf", "rt: expects a RecordType number", "rt:inf", 0),
+        ("logon:1e400", "logon: expects owner, admin, delegate", "logon:1e400", 0),
+        (
+            "after:0001-01-01T00:00:00+01:00",
+            "after: expects a date like 2022-03-20",
+            "after:0001-01-01T00:00:00+01:00",
+            0,
+        ),
         ("op:", "op: expects an operation like MailItemsAccessed", "op:", 0),
         ('folder:"\\Sent Items', "the quote is never closed", 'folder:"\\Sent Items', 0),
         ('folder:"\\Sent"Items', "a closing quote must end the term", 'folder:"\\Sent"Items', 0),
@@ -473,6 +538,12 @@ def test_free_text_words_are_anded_and_negatable(case: AuditIndex) -> None:
     assert found(case, "203.0.113. invoice") == []
     assert found(case, "203.0.113. -finance") == ["attacker-bind-2"]
     assert found(case, "-fabrikam") == []
+
+
+def test_prepared_text_search_answers_alike(case: AuditIndex) -> None:
+    before = found(case, "finance")
+    prepare_text_search(case)
+    assert found(case, "finance") == before == ["attacker-bind"]
 
 
 def test_result_is_the_callers_own_array(case: AuditIndex) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLE_CASE
 
 TMUX = shutil.which("tmux")
@@ -105,7 +104,10 @@ def test_find_the_attacker_mark_the_session_read_the_scope_export(
     text = exported[0].read_text(encoding="utf-8")
     assert "## Findings" in text
     assert "messages opened (bound) in the attacker" in text.replace("\\", "")
-    for name in ("purview/AuditLog_2022-03-20_2022-04-02.csv", "api/Audit.Exchange_2022-03-28.json"):
+    for name in (
+        "purview/AuditLog_2022-03-20_2022-04-02.csv",
+        "api/Audit.Exchange_2022-03-28.json",
+    ):
         assert expected["files"][name] in text  # the SHA-256 of the evidence it rests on
     # Nothing was written beside the evidence.
     assert not list(SAMPLE_CASE.rglob("*.md"))

@@ -13,8 +13,8 @@ from functools import cache
 from typing import Any
 
 import pytest
-
 from conftest import ROOT, SAMPLE_CASE
+
 from ualscope.core.analysis.coverage import GapKind, coverage
 from ualscope.core.analysis.scope import Suspects, scope_of_compromise
 from ualscope.core.analysis.send_as import classify_sends
@@ -70,9 +70,7 @@ def test_the_attackers_scope_matches_the_ground_truth() -> None:
         (normalise_message_id(m["InternetMessageId"]), m["Folder"])
         for m in expected()["attacker_bound_messages"]
     }
-    found = {
-        (normalise_message_id(m.internet_message_id), m.folder) for m in scope.bound_messages
-    }
+    found = {(normalise_message_id(m.internet_message_id), m.folder) for m in scope.bound_messages}
     assert found == truth
     assert len(found) == expected()["attacker_bound_message_count"]
     synced = [(s.record_id, s.folder) for s in scope.synced_folders]

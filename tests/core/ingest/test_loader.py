@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from factories import bind, mailbox_record
+
 from ualscope.core.ingest import loader as loader_module
 from ualscope.core.ingest import split
 from ualscope.core.ingest.loader import Cancelled, LoadProgress, discover, load

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import SAMPLE_CASE
 from core.ingest.test_loader import write_purview
 from factories import bind, send_as, sync
+
 from ualscope.cli import main
 
-HOSTILE = 'Q1 | wire `x` <script>alert(1)</script> [x](javascript:alert(1)) \x1b]52;c;AAA\x07\n# h'
+HOSTILE = "Q1 | wire `x` <script>alert(1)</script> [x](javascript:alert(1)) \x1b]52;c;AAA\x07\n# h"
 
 
 def report(tmp_path: Path, name: str, *args: str) -> str:
@@ -117,8 +117,16 @@ def test_nothing_readable_exits_non_zero(tmp_path: Path) -> None:
 def test_the_window_limits_the_scope(tmp_path: Path, window: tuple[str, str]) -> None:
     case = hostile_case(tmp_path / "case")
     data = json.loads(
-        report(tmp_path, "w.json", str(case), *window, "--suspect-ip", "203.0.113.45",
-               "--format", "json")
+        report(
+            tmp_path,
+            "w.json",
+            str(case),
+            *window,
+            "--suspect-ip",
+            "203.0.113.45",
+            "--format",
+            "json",
+        )
     )
     assert data["window"]["start"] == "2022-03-28T09:30:00Z"
     assert data["scope"]["bound_messages"] == []

@@ -9,9 +9,9 @@ import types
 import typing
 from typing import Any
 
+from conftest import ROOT
 from pydantic import BaseModel
 
-from conftest import ROOT
 from ualscope.core.report.schema import CaseReport
 
 
@@ -56,8 +56,16 @@ def test_every_model_is_documented_field_for_field() -> None:
 def test_the_issue_names_are_the_schema_names() -> None:
     fields = CaseReport.model_fields
     assert list(fields)[:2] == ["schema_version", "tool"]
-    for key in (
-        "inputs records window coverage throttled_windows sessions contexts scope send_as "
-        "findings"
-    ).split():
+    for key in [
+        "inputs",
+        "records",
+        "window",
+        "coverage",
+        "throttled_windows",
+        "sessions",
+        "contexts",
+        "scope",
+        "send_as",
+        "findings",
+    ]:
         assert key in fields
