@@ -105,8 +105,16 @@ def measure_duckdb(path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET threads TO 2")
-    fields = ["Id", "CreationTime", "Operation", "UserId", "ClientIPAddress", "SessionId",
-              "MailboxOwnerUPN", "ClientInfoString"]
+    fields = [
+        "Id",
+        "CreationTime",
+        "Operation",
+        "UserId",
+        "ClientIPAddress",
+        "SessionId",
+        "MailboxOwnerUPN",
+        "ClientInfoString",
+    ]
     extract = ", ".join(f"json_extract_string(AuditData, '$.{f}') AS {f}" for f in fields)
     rows = con.execute(
         f"SELECT count(*) FROM (SELECT {extract} FROM read_csv('{path}', header=true, "
@@ -121,9 +129,19 @@ def measure_duckdb(path: Path) -> dict[str, Any]:
 
 def run_child(kind: str, path: Path, workers: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--file", str(path), "--workers",
-         str(workers)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            kind,
+            "--file",
+            str(path),
+            "--workers",
+            str(workers),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
@@ -149,16 +167,22 @@ def main() -> None:
 
     path = generate(args.n)
     size_mib = path.stat().st_size / 2**20
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     print(f"file: {path.name}, {size_mib:,.0f} MiB, {args.n:,} records")
     floor = run_child("floor", path, 1)
-    print(f"floor (csv + orjson.loads, 1 process): {floor['seconds']:.2f} s, "
-          f"peak RSS {floor['rss_mib']:,.0f} MiB")
+    print(
+        f"floor (csv + orjson.loads, 1 process): {floor['seconds']:.2f} s, "
+        f"peak RSS {floor['rss_mib']:,.0f} MiB"
+    )
     load = run_child("load", path, args.workers)
-    print(f"ualscope load ({args.workers} workers): {load['seconds']:.2f} s, "
-          f"{load['records']:,} records, {load['rejected']:,} rejected, "
-          f"peak RSS {load['rss_mib']:,.0f} MiB, index {load['index_mib']:,.0f} MiB")
+    print(
+        f"ualscope load ({args.workers} workers): {load['seconds']:.2f} s, "
+        f"{load['records']:,} records, {load['rejected']:,} rejected, "
+        f"peak RSS {load['rss_mib']:,.0f} MiB, index {load['index_mib']:,.0f} MiB"
+    )
     print(f"ratio load / floor: {load['seconds'] / floor['seconds']:.2f} (target <= 1.3)")
     print(f"records/s: {load['records'] / load['seconds']:,.0f}")
     if args.peer:
@@ -167,9 +191,11 @@ def main() -> None:
         except subprocess.CalledProcessError as error:
             print(f"duckdb peer failed (is the bench extra installed?): {error.stderr[-300:]}")
         else:
-            print(f"duckdb read_csv + json_extract (2 threads): {peer['seconds']:.2f} s, "
-                  f"peak RSS {peer['rss_mib']:,.0f} MiB; ratio load / duckdb "
-                  f"{load['seconds'] / peer['seconds']:.2f}")
+            print(
+                f"duckdb read_csv + json_extract (2 threads): {peer['seconds']:.2f} s, "
+                f"peak RSS {peer['rss_mib']:,.0f} MiB; ratio load / duckdb "
+                f"{load['seconds'] / peer['seconds']:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -14,24 +14,7 @@ from textual.content import Content
 from textual.widgets import ContentSwitcher, Footer, ProgressBar, Static
 
 from ualscope import __version__
-from ualscope.core.case import Case
-from ualscope.core.case_file import (
-    CaseFile,
-    CaseFileError,
-    SuspectKind,
-    default_case_path,
-    load_case,
-    mark_findings,
-    save_case,
-    set_note,
-    suspects_of,
-    toggle_mark,
-    toggle_suspect,
-    with_evidence,
-)
-from ualscope.core.ingest.loader import Cancelled, LoadProgress, load
 
-from .detail import RecordDetail
 from .dialogs import ChoiceDialog, TextDialog
 from .header import CaseHeader
 from .help import HelpScreen
@@ -39,9 +22,16 @@ from .line_list import LineList
 from .messages import CaseLoaded, LoadFailed, LoadProgressed
 from .pane import CasePane
 from .panes import PANES, make_panes
-from .problems import LoadProblems
-from .records import RecordsPane, RecordTable
 from .target import Target
+
+if TYPE_CHECKING:
+    from ualscope.core.case import Case
+    from ualscope.core.case_file import CaseFile, SuspectKind
+    from ualscope.core.ingest.loader import LoadProgress
+
+# Startup is a feature: this module imports Textual and nothing heavy. numpy, pydantic and
+# the analyses (about 0.5 s of imports on an idle 2-core machine) load after the first
+# frame, in the pane mount and in the loading worker, so the screen appears at once.
 
 # Progress messages are coalesced to 10 per second: enough for a smooth bar, and a worker
 # reporting every 4,096 rows at 100,000 rows/s would otherwise send 25 a second.
@@ -75,12 +65,13 @@ class UalscopeApp(App[None]):
         self.opening_note = note
         self.case_path_option = case_path
         self.case: Case | None = None
-        self.case_file = CaseFile()
+        self.case_file: CaseFile | None = None
         self.case_path: Path | None = None
         self._cancel = False
         self._last_progress = 0.0
         self._started = 0.0
         self.loaded_at: float | None = None
+        self._panes_ready = False
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -89,8 +80,7 @@ class UalscopeApp(App[None]):
         with Horizontal(id="load-bar"):
             yield ProgressBar(id="load-progress", show_eta=False)
             yield Static(id="load-label")
-        with ContentSwitcher(initial="records", id="panes"):
-            yield from make_panes()
+        yield ContentSwitcher(id="panes")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -99,6 +89,15 @@ class UalscopeApp(App[None]):
             self.notify(self.opening_note, markup=False, timeout=6)
         self._started = time.perf_counter()
         self.load_evidence()
+        self.call_after_refresh(self._mount_panes)
+
+    async def _mount_panes(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        await switcher.mount_all(make_panes())
+        switcher.current = "records"
+        self._panes_ready = True
+        if self.case is not None:
+            self._show_case(self.case)
 
     def _show_tabs(self, current: str) -> None:
         # The current pane is marked with a symbol, not only a colour (NO_COLOR, 16 colours).
@@ -111,6 +110,9 @@ class UalscopeApp(App[None]):
     # -- loading -----------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load")
     def load_evidence(self) -> None:
+        from ualscope.core.case import Case
+        from ualscope.core.ingest.loader import Cancelled, load
+
         try:
             result = load(self.paths, progress=self._on_progress, cancelled=lambda: self._cancel)
         except Cancelled:
@@ -145,16 +147,32 @@ class UalscopeApp(App[None]):
     def on_case_loaded(self, message: CaseLoaded) -> None:
         self.loaded_at = time.perf_counter()
         self.query_one("#load-bar").display = False
-        case = message.case
-        self.case = case
-        self.case_path = (
-            Path(self.case_path_option)
-            if self.case_path_option
-            else default_case_path(case.index.files)
+        self.case = message.case
+        if self._panes_ready:
+            self._show_case(message.case)
+
+    def _show_case(self, case: Case) -> None:
+        from ualscope.core.case_file import (
+            CaseFile,
+            CaseFileError,
+            default_case_path,
+            load_case,
+            suspects_of,
+            with_evidence,
         )
+
+        from .records import RecordsPane
+
+        self.case_file = CaseFile()
         try:
+            self.case_path = (
+                Path(self.case_path_option)
+                if self.case_path_option
+                else default_case_path(case.index.files)
+            )
             self.case_file = with_evidence(load_case(self.case_path), case.index.files)
         except CaseFileError as error:
+            # Marks then live for this session only; the message says where it failed.
             self.notify(str(error), severity="error", markup=False, timeout=10)
         case.suspects = suspects_of(self.case_file)
         header = self.query_one("#case-header", CaseHeader)
@@ -173,7 +191,7 @@ class UalscopeApp(App[None]):
             )
 
     def _redraw(self) -> None:
-        if self.case is None:
+        if self.case is None or self.case_file is None:
             return
         for pane in self.query(CasePane):
             pane.show_case(self.case, self.case_file)
@@ -211,6 +229,8 @@ class UalscopeApp(App[None]):
         self.push_screen(HelpScreen(title, entries, extra))
 
     def action_problems(self) -> None:
+        from .problems import LoadProblems
+
         if self.case is not None:
             self.push_screen(LoadProblems(self.case.result))
 
@@ -221,10 +241,13 @@ class UalscopeApp(App[None]):
         if action == "cancel_load":
             return self.case is None
         if action in ("mark", "note", "suspect", "export", "problems"):
-            return self.case is not None
+            return self.case is not None and self.case_file is not None
         return True
 
     def on_line_list_opened(self, message: LineList.Opened) -> None:
+        from .detail import RecordDetail
+        from .records import RecordTable
+
         source = message.source
         if self.case is not None and isinstance(source, RecordTable):
             row = source.current_row
@@ -240,7 +263,9 @@ class UalscopeApp(App[None]):
         return target
 
     def _save(self) -> None:
-        if self.case is None or self.case_path is None:
+        from ualscope.core.case_file import CaseFileError, save_case, suspects_of
+
+        if self.case is None or self.case_path is None or self.case_file is None:
             return
         try:
             save_case(self.case_file, self.case_path, [f.location for f in self.case.index.files])
@@ -250,19 +275,23 @@ class UalscopeApp(App[None]):
         self._redraw()
 
     def action_mark(self) -> None:
+        from ualscope.core.case_file import toggle_mark
+
         target = self._target()
-        if target is None:
+        if target is None or self.case_file is None:
             return
         self.case_file = toggle_mark(self.case_file, target.kind, target.id, mailbox=target.mailbox)
         self._save()
 
     def action_note(self) -> None:
+        from ualscope.core.case_file import set_note
+
         target = self._target()
         if target is None:
             return
 
         def done(text: str | None) -> None:
-            if text is not None:
+            if text is not None and self.case_file is not None:
                 self.case_file = set_note(
                     self.case_file,
                     target.kind,
@@ -275,12 +304,14 @@ class UalscopeApp(App[None]):
         self.push_screen(TextDialog(f"Note on {target.label}", ""), done)
 
     def action_suspect(self) -> None:
+        from ualscope.core.case_file import toggle_suspect
+
         target = self._target()
         if target is None or not target.suspect_choices:
             return
 
         def chosen(choice: int | None) -> None:
-            if choice is None:
+            if choice is None or self.case_file is None:
                 return
             kind, value, _ = target.suspect_choices[choice]
             self.case_file = toggle_suspect(self.case_file, cast(SuspectKind, kind), value)
@@ -297,11 +328,6 @@ class UalscopeApp(App[None]):
         pane = self.current_pane
         if pane is not None and hasattr(pane, "ask_export"):
             pane.ask_export()
-
-    def mark_findings(self) -> list:  # type: ignore[type-arg]
-        if self.case is None:
-            return []
-        return mark_findings(self.case_file, self.case.index)
 
     @property
     def tool(self) -> str:

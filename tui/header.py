@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 from textual.widgets import Static
 
-from ualscope.core.case import Case
 from ualscope.core.normalise.times import to_iso
+
+if TYPE_CHECKING:
+    from ualscope.core.case import Case
 
 
 def header_text(case: Case) -> str:

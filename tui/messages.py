@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from ualscope.core.case import Case
-from ualscope.core.ingest.loader import LoadProgress
+if TYPE_CHECKING:
+    from ualscope.core.case import Case
+    from ualscope.core.ingest.loader import LoadProgress
 
 
 @dataclass

@@ -418,9 +418,9 @@ class ScopePane(CasePane):
 
     def action_remove_suspect(self) -> None:
         entry = self.current
-        if entry is None or not isinstance(entry.item, Suspect):
-            return
         app = cast("UalscopeApp", self.app)
+        if entry is None or not isinstance(entry.item, Suspect) or app.case_file is None:
+            return
         app.case_file = toggle_suspect(app.case_file, entry.item.kind, entry.item.value)
         app._save()  # saves the case file, recomputes the scope and redraws every pane
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ualscope.core.case_file import MarkKind
+if TYPE_CHECKING:
+    from ualscope.core.case_file import MarkKind
 
 
 @dataclass(frozen=True)
