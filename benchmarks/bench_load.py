@@ -99,6 +99,31 @@ def measure_load(path: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def measure_report(path: Path) -> dict[str, Any]:
+    """`ualscope report` end to end (load + every analysis + JSON), two suspect addresses."""
+    sys.path.insert(0, str(HERE.parent / "samples"))
+    from casegen import ATTACKER_IP_1, ATTACKER_IP_2  # type: ignore[import-not-found]
+
+    from ualscope.cli import main as cli
+
+    started = time.perf_counter()
+    cli(
+        [
+            "report",
+            str(path),
+            "--suspect-ip",
+            ATTACKER_IP_1,
+            "--suspect-ip",
+            ATTACKER_IP_2,
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+        ]
+    )
+    return {"seconds": time.perf_counter() - started, "rss_mib": _peak_rss_mib()}
+
+
 def measure_duckdb(path: Path) -> dict[str, Any]:
     import duckdb
 
@@ -152,11 +177,13 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000, help="records (default 1,000,000)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--peer", action="store_true", help="also measure DuckDB")
-    parser.add_argument("--measure", choices=("floor", "load", "duckdb"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure", choices=("floor", "load", "report", "duckdb"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measures = {"floor": measure_floor, "duckdb": measure_duckdb}
+        measures = {"floor": measure_floor, "duckdb": measure_duckdb, "report": measure_report}
         result = (
             measure_load(args.file, args.workers)
             if args.measure == "load"
@@ -185,6 +212,12 @@ def main() -> None:
     )
     print(f"ratio load / floor: {load['seconds'] / floor['seconds']:.2f} (target <= 1.3)")
     print(f"records/s: {load['records'] / load['seconds']:,.0f}")
+    report = run_child("report", path, args.workers)
+    print(
+        f"ualscope report (load + analyses + JSON, 2 suspect addresses): "
+        f"{report['seconds']:.2f} s, peak RSS {report['rss_mib']:,.0f} MiB; "
+        f"ratio report / load {report['seconds'] / load['seconds']:.2f} (target < 2)"
+    )
     if args.peer:
         try:
             peer = run_child("duckdb", path, 2)

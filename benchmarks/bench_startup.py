@@ -64,7 +64,9 @@ def main() -> None:
             first, loaded = one_run(args.paths, state)
             firsts.append(first)
             loads.append(loaded)
-            print(f"run {run + 1}: first screen {first * 1000:.0f} ms, loaded {loaded * 1000:.0f} ms")
+            print(
+                f"run {run + 1}: first screen {first * 1000:.0f} ms, loaded {loaded * 1000:.0f} ms"
+            )
     print(
         f"median: first screen {statistics.median(firsts) * 1000:.0f} ms (target < 1000), "
         f"case loaded {statistics.median(loads) * 1000:.0f} ms"
