@@ -314,16 +314,22 @@ def select_rows(
     mailbox: str | None,
     rows: npt.NDArray[Any] | None,
 ) -> Rows:
-    """`base` (None: every row) narrowed to a mailbox (any case) and to given rows."""
-    selected = base if base is not None else np.arange(len(index), dtype=np.int64)
-    if mailbox is not None:
-        selected = np.intersect1d(
-            selected, index.rows_with_casefold("mailbox", mailbox), assume_unique=True
-        )
+    """`base` (None: every row) narrowed to a mailbox (any case) and to given rows, ascending."""
+    selected = base
     if rows is not None:
         wanted = sorted_distinct(np.asarray(rows, dtype=np.int64))
-        selected = np.intersect1d(selected, wanted, assume_unique=True)
+        wanted = wanted[(wanted >= 0) & (wanted < len(index))]
+        selected = wanted if selected is None else _both(selected, wanted)
+    if mailbox is not None:
+        mine = index.rows_with_casefold("mailbox", mailbox)
+        selected = mine if selected is None else _both(selected, mine)
+    if selected is None:
+        return np.arange(len(index), dtype=np.int64)
     return selected.astype(np.int64)
+
+
+def _both(first: Rows, second: Rows) -> Rows:
+    return np.intersect1d(first, second, assume_unique=True).astype(np.int64)
 
 
 def item_positions(index: AuditIndex, rows: Rows) -> tuple[Rows, Rows]:

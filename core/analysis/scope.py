@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..index.audit_index import AuditIndex, normalise_message_id
+from ..index.audit_index import AuditIndex, normalise_message_id, sorted_unique
 from ..normalise.addresses import normalise_address
 from ..normalise.record import ACCESS_BIND, ACCESS_SYNC
 from .findings import Finding, Severity, make_finding
@@ -129,7 +129,7 @@ def attacker_rows(index: AuditIndex, suspects: Suspects) -> Rows:
             found.append(np.array([row], dtype=np.int64))
     if not found:
         return np.empty(0, dtype=np.int64)
-    return np.unique(np.concatenate(found)).astype(np.int64)
+    return sorted_unique(np.concatenate(found))
 
 
 def _bound_messages(index: AuditIndex, rows: Rows) -> tuple[BoundMessage, ...]:

@@ -157,6 +157,14 @@ class ElementReader:
                 value.pop("@odata.type", None)
                 return Extracted(value, None, Kind.AUDIT_DATA, False, "")
             return self._wrapped(value, line, 0)
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            # `$records.AuditData | ConvertTo-Json`: an array of AuditData JSON texts.
+            inner = _json_in_text(value)
+            if isinstance(inner, dict):
+                result = self.extract(inner, line)
+                if isinstance(result, Extracted):
+                    return result._replace(audit_as_text=True)
+                return result
         return Refused(f"element is not a JSON object but {json_type(value)}", False)
 
     def _wrapped(self, element: dict[str, Any], line: int, depth: int) -> Extracted | Refused:
@@ -300,11 +308,10 @@ class KindTally:
     def add(self, result: Extracted) -> None:
         self.kinds[result.kind] += 1
         self.recognised += 1
-        if result.kind is not Kind.AUDIT_DATA:
-            if result.audit_as_text:
-                self.text_audit += 1
-            else:
-                self.object_audit += 1
+        if result.audit_as_text:
+            self.text_audit += 1
+        elif result.kind is not Kind.AUDIT_DATA:
+            self.object_audit += 1
         if result.carrier:
             self.carriers[result.carrier] += 1
 
@@ -333,6 +340,8 @@ class KindTally:
                 if count
             ]
             words += f", AuditData as {' and as '.join(forms)}"
+        elif kind is Kind.AUDIT_DATA and self.text_audit:
+            words += " as JSON text"
         if self.carriers:
             words += f" carried in {self.carriers.most_common(1)[0][0]}"
         return words

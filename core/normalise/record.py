@@ -236,7 +236,7 @@ def as_int(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
-        return int(value)
+        return int(value) if value == value and abs(value) < 2**63 else -1
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -244,7 +244,7 @@ def as_int(value: Any) -> int:
         except ValueError:
             try:
                 return int(float(text))
-            except ValueError:
+            except (ValueError, OverflowError):  # "1e400" and "inf" are not counts
                 return -1
     return -1
 

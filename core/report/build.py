@@ -18,7 +18,7 @@ from ..analysis.scope import Scope, Suspects, scope_findings, scope_of_compromis
 from ..analysis.send_as import SendClassification, classify_sends, send_as_findings
 from ..analysis.sessions import Session, session_findings, sessions
 from ..analysis.throttling import ThrottledWindow, throttled_windows, throttling_findings
-from ..index.audit_index import AuditIndex
+from ..index.audit_index import AuditIndex, sorted_unique
 from ..ingest.loader import LoadResult
 from ..normalise.times import to_iso
 from . import schema
@@ -60,7 +60,7 @@ def window_rows(index: AuditIndex, window: tuple[int, int], mailboxes: tuple[str
     lo, hi = index.rows_between(*window)
     rows = np.arange(lo, hi, dtype=np.int64)
     if mailboxes:
-        wanted = np.unique(
+        wanted = sorted_unique(
             np.concatenate([index.rows_with_casefold("mailbox", m) for m in mailboxes])
         )
         rows = np.intersect1d(rows, wanted).astype(np.int64)

@@ -15,7 +15,7 @@ from factories import MAPI, bind, build_index, mailbox_record, sync
 
 from ualscope.core.analysis.findings import Severity
 from ualscope.core.analysis.scope import Suspects
-from ualscope.core.analysis.sessions import session_id
+from ualscope.core.analysis.sessions import make_session_id
 from ualscope.core.case_file import (
     CaseFile,
     CaseFileError,
@@ -46,7 +46,7 @@ OPENED = "00000000-0000-4000-8000-00000000a001"
 SYNCED = "00000000-0000-4000-8000-00000000a002"
 OWNER_READ = "00000000-0000-4000-8000-00000000a003"
 CONTEXT = "C-0123456789"
-SESSION = session_id("SessionId", ATTACKER_SESSION)
+SESSION = make_session_id("SessionId", ATTACKER_SESSION)
 
 
 def at(text: str) -> Callable[[], datetime]:
