@@ -244,6 +244,17 @@ def test_powershell_7_convertto_json_two_space_indent_iso_dates(
     check_spans(path, events, detection)
 
 
+def test_array_of_auditdata_json_texts(tmp_path: Path, window: int) -> None:
+    recs = records(3)
+    # `$results.AuditData | ConvertTo-Json`: the raw AuditData strings, each JSON-quoted.
+    texts = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in recs]
+    path = write(tmp_path / "auditdata.json", json.dumps(texts, indent=4) + "\r\n")
+    events, rows, detection = load(path)
+    assert good(events) == recs
+    assert rows.label == "JSON array of AuditData as JSON text (UTF-8, no BOM)"
+    check_spans(path, events, detection)
+
+
 def test_single_object_not_an_array(tmp_path: Path, window: int) -> None:
     record = records(1)[0]
     path = write(tmp_path / "one.json", "  " + json.dumps(record, indent=4) + "\r\n")
@@ -679,3 +690,45 @@ def test_spans_are_exact_for_any_text(
     events, _, detection = load(path)
     assert good(events) == recs
     check_spans(path, events, detection)
+
+
+_mutation = st.tuples(
+    st.floats(0, 1), st.integers(0, 3), st.binary(max_size=3) | st.sampled_from([b'"', b"{", b"]"])
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    layout=st.sampled_from(["compact", "jsonl", "crlf-pretty", "pages"]),
+    mutations=st.lists(_mutation, min_size=1, max_size=4),
+    window_bytes=st.sampled_from([5, 33, 4096]),
+)
+def test_damaged_files_never_break_the_reader(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+    mutations: list[tuple[float, int, bytes]],
+    window_bytes: int,
+) -> None:
+    """Bytes cut, inserted or replaced anywhere: every row is located inside the file, rows
+    do not overlap, and nothing but a refusal of the whole file is raised."""
+    small_windows(monkeypatch, window_bytes)
+    data = bytearray(_render(records(4), layout).encode())
+    for where, cut, insert in mutations:
+        at = int(where * len(data))
+        data[at : at + cut] = insert
+    path = tmp_path / "damaged.json"
+    path.write_bytes(bytes(data))
+    try:
+        events, _, _ = load(path)
+    except NotAnAuditExport:
+        return  # by detect(), when the damage is at the start, or by the reader
+    previous_end = 0
+    for number, event in enumerate(events, start=1):
+        assert event.row == number
+        assert previous_end <= event.offset and event.length >= 0
+        assert event.offset + event.length <= len(data)
+        assert (event.audit is None) == (event.problem is not None)
+        previous_end = event.offset + event.length
