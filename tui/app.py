@@ -314,7 +314,7 @@ class UalscopeApp(App[None]):
             if choice is None or self.case_file is None:
                 return
             kind, value, _ = target.suspect_choices[choice]
-            self.case_file = toggle_suspect(self.case_file, cast(SuspectKind, kind), value)
+            self.case_file = toggle_suspect(self.case_file, cast("SuspectKind", kind), value)
             self._save()
 
         if len(target.suspect_choices) == 1:

@@ -368,7 +368,7 @@ def test_ip_network_matches_every_address_inside_it(case: AuditIndex) -> None:
     assert found(case, "ip:203.0.113.0/25") == ["attacker-bind"]  # .200 is in the upper half
     assert found(case, "ip:203.0.113.200/32") == ["attacker-bind-2"]
     assert found(case, "ip:2001:db8::/32") == ["delegate-sync"]
-    # An IPv4 network never matches an IPv6 address, even ::/0's IPv4 cousin.
+    # 0.0.0.0/0 is every IPv4 address and no IPv6 one (delegate-sync came from 2001:db8::7).
     assert found(case, "ip:0.0.0.0/0") == [r for r in ALL if r != "delegate-sync"]
 
 
@@ -538,6 +538,28 @@ def test_free_text_words_are_anded_and_negatable(case: AuditIndex) -> None:
     assert found(case, "203.0.113. invoice") == []
     assert found(case, "203.0.113. -finance") == ["attacker-bind-2"]
     assert found(case, "-fabrikam") == []
+
+
+def test_free_text_across_search_chunks_and_embedded_nul(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 7-byte chunks put matches across chunk edges; a NUL inside a subject (attacker text)
+    # must not shift which record a match belongs to.
+    monkeypatch.setattr("ualscope.core.query._CHUNK", 7)
+    subjects = ["Invoice\x00 March", "Payroll", "re: INVOICE", "Straße", "in"]
+    index = build_index(
+        {
+            "subjects.csv": [
+                send_as(f"2022-03-20T10:0{n}:00", user=OWNER, subject=subject, record_id=f"s{n}")
+                for n, subject in enumerate(subjects)
+            ]
+        }
+    )
+    assert found(index, "invoice") == ["s0", "s2"]
+    assert found(index, "march") == ["s0"]
+    assert found(index, "payroll") == ["s1"]
+    assert found(index, "STRASSE") == ["s3"]  # case folding: ß is ss
+    assert found(index, '"e: inv"') == ["s2"]
 
 
 def test_prepared_text_search_answers_alike(case: AuditIndex) -> None:

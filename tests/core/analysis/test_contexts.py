@@ -13,6 +13,7 @@ from ualscope.core.analysis.contexts import (
     access_contexts,
     context_by_id,
     logon_type_text,
+    make_context_id,
     normalise_folder,
 )
 from ualscope.core.index.merge import merge_parts
@@ -72,6 +73,8 @@ def test_owner_and_attacker_reading_at_the_same_time_are_two_contexts() -> None:
         name for name, value in owner.key_values().items() if attacker.key_values()[name] != value
     ]
     assert differing == ["ClientIPAddress", "SessionId"]
+    # Value equality and hashing leave the row array out, so contexts work as keys and in sets.
+    assert len({owner, attacker, access_contexts(index)[0]}) == 2
 
 
 def test_one_context_collects_its_records_counts_and_message_spellings() -> None:
@@ -307,6 +310,8 @@ def test_context_ids_survive_reloads_in_another_file_order() -> None:
 
     assert ids == reloaded
     assert all(re.fullmatch(r"C-[0-9a-f]{10}", value) for value in ids.values())
+    for context in access_contexts(first):
+        assert make_context_id(tuple(context.key_values().values())) == context.id
     found = context_by_id(second, ids[ATTACKER_IP].upper())
     assert found is not None
     assert found.messages == {"p@f"}
