@@ -93,7 +93,11 @@ class UalscopeApp(App[None]):
 
     async def _mount_panes(self) -> None:
         switcher = self.query_one(ContentSwitcher)
-        await switcher.mount_all(make_panes())
+        panes = make_panes()
+        # ContentSwitcher hides only the children it had when it mounted: these come later.
+        for pane in panes:
+            pane.display = pane.id == "records"
+        await switcher.mount_all(panes)
         switcher.current = "records"
         self._panes_ready = True
         if self.case is not None:

@@ -124,6 +124,11 @@ async def test_export_writes_selected_findings_with_hashes(tmp_path: Path) -> No
 async def test_the_first_screen_appears_before_the_load_finishes(tmp_path: Path) -> None:
     app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
     async with app.run_test(size=(80, 24)) as pilot:
-        # Composed and mounted with the header saying it is loading: the load runs in a worker.
-        assert app.query_one(RecordsPane) is not None
+        # The first frame holds the header and the load bar; the load runs in a worker and
+        # the panes mount after that frame, so nothing heavy stands before it.
+        assert app.case is None
+        assert "loading" in str(app.query_one("#case-header").render())
         await opened(app, pilot)
+        await pilot.pause()
+        assert app.query_one(RecordsPane).display
+        assert [p.id for p in app.query("CasePane") if p.display] == ["records"]
