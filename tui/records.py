@@ -20,11 +20,11 @@ from textual.widgets import Input, Static
 from ualscope.core.index.audit_index import AuditIndex
 from ualscope.core.normalise.times import from_iso
 from ualscope.core.query import QueryError, describe_keys, evaluate, parse_query
-from ualscope.core.record_view import RECORD_COLUMNS, record_cells, session_of, sort_rows
+from ualscope.core.record_view import RECORD_COLUMNS, record_cells, sort_rows
 
 from .line_list import LineList
 from .pane import CasePane
-from .target import Target
+from .target import Target, record_target
 from .text import fit, safe
 
 if TYPE_CHECKING:
@@ -146,22 +146,7 @@ class RecordsPane(CasePane):
         row = self.table.current_row
         if self.index is None or row is None:
             return None
-        index = self.index
-        record_id = index.record_id(row)
-        choices = [
-            ("client_ip", index.text("client_ip", row), "client address"),
-            ("session", session_of(index, row), "session"),
-            ("user", index.text("user_id", row), "user"),
-            ("app", index.text("app_id", row), "app"),
-        ]
-        offered = tuple(
-            (kind, value, f"{label} {safe(value, limit=60)}")
-            for kind, value, label in choices
-            if value
-        ) + (("record", record_id, "this record only"),)
-        return Target(
-            "record", record_id, f"record {record_id}", offered, index.text("mailbox", row)
-        )
+        return record_target(self.index, row)
 
     def load(self, index: AuditIndex) -> None:
         self.index = index

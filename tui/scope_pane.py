@@ -25,12 +25,12 @@ from ualscope.core.analysis.outages import KnownOutage
 from ualscope.core.analysis.scope import AttackerOperation, BoundMessage, Scope, SyncedFolder
 from ualscope.core.analysis.throttling import ThrottledWindow
 from ualscope.core.case_file import Suspect, toggle_suspect
-from ualscope.core.record_view import session_of, short_time
+from ualscope.core.record_view import short_time
 
 from .detail import RecordDetail
 from .line_list import LineList
 from .pane import CasePane
-from .target import Target
+from .target import Target, record_target
 from .text import fit, safe
 
 if TYPE_CHECKING:
@@ -433,17 +433,4 @@ class ScopePane(CasePane):
         row = index.row_of(record_id)
         if row is None:
             return None
-        choices = [
-            ("client_ip", index.text("client_ip", row), "client address"),
-            ("session", session_of(index, row), "session"),
-            ("user", index.text("user_id", row), "user"),
-            ("app", index.text("app_id", row), "app"),
-        ]
-        offered = tuple(
-            (kind, value, f"{label} {safe(value, limit=60)}")
-            for kind, value, label in choices
-            if value
-        ) + (("record", record_id, "this record only"),)
-        return Target(
-            "record", record_id, f"record {record_id}", offered, index.text("mailbox", row)
-        )
+        return record_target(index, row)

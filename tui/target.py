@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ualscope.core.case_file import MarkKind
+    from ualscope.core.index.audit_index import AuditIndex
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,22 @@ class Target:
     # a record offers its address, session, user and app; a context or session itself.
     suspect_choices: tuple[tuple[str, str, str], ...] = field(default=())
     mailbox: str = ""
+
+
+def record_target(index: AuditIndex, row: int) -> Target:
+    """A record as a triage target: `s` offers its address, session, user, app, or itself."""
+    from ualscope.core.record_view import session_of
+
+    from .text import safe
+
+    record_id = index.record_id(row)
+    choices = [
+        ("client_ip", index.text("client_ip", row), "client address"),
+        ("session", session_of(index, row), "session"),
+        ("user", index.text("user_id", row), "user"),
+        ("app", index.text("app_id", row), "app"),
+    ]
+    offered = tuple(
+        (kind, value, f"{label} {safe(value, limit=60)}") for kind, value, label in choices if value
+    ) + (("record", record_id, "this record only"),)
+    return Target("record", record_id, f"record {record_id}", offered, index.text("mailbox", row))
