@@ -25,13 +25,13 @@ def header_text(case: Case) -> str:
     if case.outages:
         warnings.append("known outage " + ", ".join(o.source.split()[-1] for o in case.outages))
     if case.throttled:
-        warnings.append(f"{len(case.throttled)} throttled window(s)")
+        warnings.append(f"{len(case.throttled)} throttled")
     truncated = [f for f in index.files if f.possibly_truncated]
     if truncated:
         warnings.append(f"{len(truncated)} possibly truncated file(s)")
     if warnings:
         # Its own line: at 80 columns a warning appended to the summary would be cut off.
-        text += "\n! BLIND: " + "; ".join(warnings) + " (see 5 Scope, 6 Findings)"
+        text += "\n! BLIND: " + "; ".join(warnings) + " (6 Findings)"
     return text
 
 
