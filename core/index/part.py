@@ -9,6 +9,7 @@ records that is tens of megabytes, not the gigabytes a list of dicts would cost
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..normalise.record import NormalisedRecord
@@ -88,6 +89,25 @@ class Part:
         return len(self.time)
 
 
+def _extend_in_range(out: array[int], start: int, values: Iterable[int]) -> None:
+    """Set `out[start:]` to `values`, storing as absent each one the column cannot hold.
+
+    A forged or damaged record can carry a number no column fits (LogonType 99999 in an int8,
+    OperationCount 2**40 in an int32, a 30-digit SizeInBytes), and array.extend then raises
+    OverflowError part way through a chunk, which used to end the whole load. Such a value
+    is read as absent (-1), as `as_int` reads text that is not a number; the detail view
+    re-reads the record from the evidence and still shows what was written. Only a chunk
+    that overflows comes here: the others pay one len() per column.
+    """
+    del out[start:]
+    bits = 8 * out.itemsize
+    if out.typecode.islower():  # b, i, q: signed, -1 is "absent"
+        low, high, absent = -(1 << (bits - 1)), (1 << (bits - 1)) - 1, -1
+    else:
+        low, high, absent = 0, (1 << bits) - 1, 0
+    out.extend(value if low <= value <= high else absent for value in map(int, values))
+
+
 class PartBuilder:
     """Collects normalised records and encodes them into columns, 4,096 at a time.
 
@@ -147,7 +167,11 @@ class PartBuilder:
         for position, table, out in self._string_columns:
             self._encode(columns[position], table, out)
         for position, ints in self._int_columns:
-            ints.extend(map(int, columns[position]))
+            before = len(ints)
+            try:
+                ints.extend(map(int, columns[position]))
+            except OverflowError:
+                _extend_in_range(ints, before, columns[position])
         self._time.extend(columns[self._fields.index("time")])
         self._ids.extend(columns[self._fields.index("record_id")])
         item_lists = columns[self._fields.index("items")]
@@ -157,7 +181,11 @@ class PartBuilder:
             messages, folders, sizes = zip(*items, strict=True)
             self._encode(messages, self._dicts["message"], self._item_message)
             self._encode(folders, self._dicts["folder"], self._item_folder)
-            self._item_size.extend(sizes)
+            before = len(self._item_size)
+            try:
+                self._item_size.extend(sizes)
+            except OverflowError:
+                _extend_in_range(self._item_size, before, sizes)
 
     def finish(self, data_rows: int, end_offset: int = 0) -> Part:
         self._flush()
