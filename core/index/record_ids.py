@@ -27,17 +27,28 @@ class RecordIds:
     def __len__(self) -> int:
         return len(self._starts)
 
+    def _end(self, row: int) -> int:
+        # Where the next id starts, less its separator: not the next newline, because the Id
+        # of a forged or damaged record can hold newlines of its own.
+        following = row + 1
+        return self._starts[following] - 1 if following < len(self._starts) else len(self._blob) - 1
+
     def __getitem__(self, row: int) -> str:
-        start = self._starts[row]
-        end = self._blob.index(b"\n", start)
-        return self._blob[start:end].decode("utf-8", "surrogatepass")
+        return self._blob[self._starts[row] : self._end(row)].decode("utf-8", "surrogatepass")
 
     def find(self, record_id: str) -> int | None:
         """Row of a record id, case-insensitively (GUID case varies between exporters)."""
         if self._lower is None:
             self._lower = self._blob.lower()
-        needle = b"\n" + record_id.strip().lower().encode("utf-8", "surrogatepass") + b"\n"
+        # bytes.lower(), as for the blob: ASCII only, so a non-ASCII id ("ÄB") still finds
+        # itself (str.lower() would look for "äb", which the blob does not hold).
+        needle = b"\n" + record_id.strip().encode("utf-8", "surrogatepass").lower() + b"\n"
         at = self._lower.find(needle)
-        if at < 0:
-            return None
-        return bisect_right(self._starts, at + 1) - 1
+        while at >= 0:
+            row = bisect_right(self._starts, at + 1) - 1
+            # Only a whole id counts: an id holding newlines ("x\n<another record's id>")
+            # would otherwise answer for the id it contains.
+            if self._starts[row] == at + 1 and self._end(row) == at + len(needle) - 1:
+                return row
+            at = self._lower.find(needle, at + 1)
+        return None
