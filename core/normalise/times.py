@@ -25,6 +25,26 @@ _SLASH_DATE = re.compile(
 )
 
 
+# Every time shown goes through datetime (to_iso), which ends at years 1 and 9999. A record
+# time outside them (a CreationTime whose offset carries it past either end in UTC, such as
+# `9999-12-31T23:59:59-14:00`, or a huge `\/Date(ms)\/`) used to load and then crash the
+# report and the explorer: such a time is not usable, and the row is rejected saying so.
+FIRST_EPOCH = -62_135_596_800  # 0001-01-01T00:00:00Z
+LAST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
+# A `\/Date(ms)\/` of more digits than this is past year 9999 anyway; it is not handed to
+# int(), which raises ValueError above 4,300 digits.
+_MS_DIGITS = 16
+
+
+def _in_range(epoch: int) -> int | None:
+    return epoch if FIRST_EPOCH <= epoch <= LAST_EPOCH else None
+
+
+def _shown(value: str) -> str:
+    """A wrapper value quoted in a message, cut so that a hostile one cannot flood it."""
+    return repr(value if len(value) <= 60 else value[:60] + "…")
+
+
 def to_iso(epoch: int) -> str:
     """ISO 8601 UTC with `Z`, the one rendering used in every output."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -80,7 +100,7 @@ def parse_creation_time(value: object) -> int | None:
         parsed = parsed.replace(tzinfo=UTC)
     # Seconds resolution: the schema writes whole seconds; a fraction (7 digits of zeros in
     # wrapper columns) carries nothing.
-    return int(parsed.timestamp())
+    return _in_range(int(parsed.timestamp()))
 
 
 class WrapperTime:
@@ -106,7 +126,12 @@ def parse_wrapper_time(text: str, source: str, day_first: bool | None = None) ->
     value = text.strip()
     ms = _MS_DATE.match(value)
     if ms:
-        return WrapperTime(int(ms.group(1)) // 1000)
+        digits = ms.group(1)
+        fits = len(digits.lstrip("-")) <= _MS_DIGITS
+        epoch = _in_range(int(digits) // 1000) if fits else None
+        if epoch is None:
+            return WrapperTime(None, f"{source} {_shown(value)} is not between years 1 and 9999")
+        return WrapperTime(epoch)
     if re.match(r"^\d{4}-\d{2}-\d{2}", value):
         epoch = parse_creation_time(value.replace(" ", "T", 1))
         if epoch is None:
