@@ -372,7 +372,9 @@ class FileNormaliser:
                 self._learn(wrapper.time_text, epoch)
             return epoch, False
         if wrapper is None or not wrapper.time_text:
-            raise Unusable("AuditData has no CreationTime and the row carries no other date")
+            # "usable": the key may be there with a value that is not a time (or not one
+            # between years 1 and 9999), and the message must not say it is missing.
+            raise Unusable("AuditData has no usable CreationTime and the row carries no other date")
         reading = parse_wrapper_time(wrapper.time_text, wrapper.time_source, self.day_first)
         if reading.epoch is None:
             raise Unusable(f"AuditData has no usable CreationTime and {reading.problem}")
