@@ -51,6 +51,15 @@ def _digits(part: str) -> bool:
     return part.isascii() and part.isdigit()
 
 
+# Longer digit strings stay text: no audit number needs more digits than an int64 holds, and
+# int() raises ValueError past 4,300 digits, which a hostile cell would turn into a failed load.
+_MAX_NUMBER_DIGITS = 18
+
+
+def _number(text: str) -> bool:
+    return _digits(text) and len(text) <= _MAX_NUMBER_DIGITS
+
+
 def find_column(header: tuple[str, ...], *names: str) -> int | None:
     """Index of the first of `names` present in the header (case-insensitive, suffix ignored)."""
     keys = [column_name(cell).lower() for cell in header]
@@ -279,6 +288,14 @@ def _mailbox_audit_rules(name: str) -> list[tuple[Path, Cell, bool]]:
 _NESTED_PARENTS = JSON_KEYS | {"ParentFolder"}
 
 
+# Real flattened names nest five deep (`Folders_0_FolderItems_0_InternetMessageId`) and a bind
+# lists about a thousand items at most. A header asking for more is kept as one key: rebuilt,
+# `Folders_1000000000000000_Path` would allocate 10**15 list slots for every row, and 2,000
+# levels of `_0` would recurse past Python's limit.
+_MAX_FLAT_PARTS = 12
+_MAX_FLAT_INDEX_DIGITS = 5  # indexes below 100,000
+
+
 def flattened_path(name: str) -> Path:
     """Where a Hawk-style flattened column belongs: `Folders_0_FolderItems_0_Id` ->
     ("Folders", 0, "FolderItems", 0, "Id"), `ModifiedProperties_1` -> ("ModifiedProperties", 1).
@@ -286,6 +303,10 @@ def flattened_path(name: str) -> Path:
     that are not nested (`Id`, `Site_Url`) stay one key."""
     parts = name.split("_")
     if len(parts) == 1 or not all(parts):
+        return (name,)
+    if len(parts) > _MAX_FLAT_PARTS or any(
+        _digits(p) and len(p) > _MAX_FLAT_INDEX_DIGITS for p in parts
+    ):
         return (name,)
     if not (parts[0] in _NESTED_PARENTS or any(_digits(p) for p in parts[1:-1])):
         return (name,)
@@ -302,7 +323,7 @@ def _flat_rules(name: str) -> list[tuple[Path, Cell, bool]]:
 
 
 def logon_type(text: str) -> int | str:
-    if _digits(text):
+    if _number(text):
         return int(text)
     return LOGON_TYPES.get(text.strip().lower(), text)
 
@@ -522,7 +543,7 @@ class FlatMapper:
             table = powershell_hashtable(text)
             if table is not None:
                 return table
-        if key in INT_KEYS and _digits(text):
+        if key in INT_KEYS and _number(text):
             return int(text)
         return text
 
