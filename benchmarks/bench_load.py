@@ -69,20 +69,6 @@ def measure_floor(path: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": rows, "rss_mib": _peak_rss_mib()}
 
 
-def index_bytes(index: Any) -> int:
-    """What the index itself holds: arrays, dictionaries of distinct strings, the id blob."""
-    total = 0
-    for value in vars(index).values():
-        if hasattr(value, "nbytes"):
-            total += int(value.nbytes)
-    for column in list(index.codes.values()) + list(index.ints.values()):
-        total += int(column.nbytes)
-    for values in index.dictionaries.values():
-        total += sys.getsizeof(values) + sum(sys.getsizeof(v) for v in values)
-    total += sys.getsizeof(index.ids._blob) + index.ids._starts.itemsize * len(index.ids)
-    return total
-
-
 def measure_load(path: Path, workers: int) -> dict[str, Any]:
     from ualscope.core.ingest.loader import load
 
@@ -94,7 +80,7 @@ def measure_load(path: Path, workers: int) -> dict[str, Any]:
         "rows": result.files[0].data_rows,
         "records": len(result.index),
         "rejected": result.rejected,
-        "index_mib": index_bytes(result.index) / 2**20,
+        "index_mib": result.index.nbytes / 2**20,
         "rss_mib": _peak_rss_mib(),
     }
 

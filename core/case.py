@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,7 @@ from .analysis.send_as import SendClassification, classify_sends, send_as_findin
 from .analysis.sessions import Session, session_findings, sessions
 from .analysis.throttling import ThrottledWindow, throttled_windows, throttling_findings
 from .index.audit_index import AuditIndex
-from .ingest.detect import detect
-from .ingest.evidence import SNIFF_BYTES, read_span
 from .ingest.loader import LoadResult
-from .ingest.readers import reparse_row
 
 Rows = npt.NDArray[np.int64]
 
@@ -123,10 +119,6 @@ class Case:
 
     def original_record(self, row: int) -> dict[str, Any]:
         """The record as the evidence file holds it, re-read by byte offset (never cached)."""
-        index = self.index
-        path = Path(index.files[int(index.file[row])].location)
-        with open(path, "rb") as handle:
-            detection = detect(handle.read(SNIFF_BYTES))
-        return reparse_row(
-            detection, read_span(path, int(index.offset[row]), int(index.length[row]))
-        )
+        if self.index.reread is None:
+            raise ValueError("this case has no evidence files to re-read")
+        return self.index.reread(row)

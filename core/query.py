@@ -74,20 +74,19 @@ Free text
 ---------
 A word matches a record when it is a substring, ignoring case (Unicode case folding), of any of:
 Operation, UserId, MailboxOwnerUPN, ClientIPAddress, ClientInfoString, SessionId, AADSessionId,
-the folder, Subject, InternetMessageId, ObjectId, AppId, ClientAppId, or the message id or
-folder of any bound item. The distinct values of each field are searched (a few thousand, or
-about two million message ids at 1,000,000 records) and the matching codes then select rows
-with one numpy gather per column.
+the folder, Subject, ObjectId, AppId, ClientAppId, or the folder of any bound item. The
+distinct values of each field are searched (thousands, not millions) and the matching codes
+then select rows with one numpy gather per column. InternetMessageIds are matched whole with
+``msg:``: the index holds them as keys, not text (see index/messages.py).
 
 Cost
 ----
 Measured on a synthetic 1,000,000-record index (2,000,000 message ids), best of five on a busy
 2-core machine, after the first use of each column's postings: op, ip, session, mailbox, user,
 msg, id and client families under 1 ms; networks, folders, has: and negations of large sets
-2-25 ms; ordinary free-text words 0.1-25 ms. The worst free text is a word inside every one of
-the 2 million message ids ("outlook"): about 0.5 s of scanning and mapping, up to 1.6 s while
-that machine was busiest. The free-text buffers are built on the first word; call
-`prepare_text_search` after a load to pay that in the background instead.
+2-25 ms; ordinary free-text words 0.1-25 ms (measured when message ids were still searched
+as text, which made the worst word ~0.5 s). The free-text buffers are built on the first
+word; call `prepare_text_search` after a load to pay that in the background instead.
 
 Canonical form
 --------------
@@ -106,7 +105,7 @@ import difflib
 import ipaddress
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -849,7 +848,9 @@ def parse_query(text: str) -> Query:
 
 # -- free text --------------------------------------------------------------------------------
 
-# Fields searched by free text; bound items' message ids and folders are searched too.
+# Fields searched by free text; bound items' folders are searched too. Message ids are not:
+# the index keeps them as 8-byte keys, not text (index/messages.py: 2.1 million ids of a
+# 1,000,000-record case are ~290 MB as strings), so they are found whole with msg:.
 _TEXT_FIELDS = (
     "operation",
     "user_id",
@@ -860,7 +861,6 @@ _TEXT_FIELDS = (
     "aad_session_id",
     "folder",
     "subject",
-    "message_id",
     "object_id",
     "app_id",
     "client_app_id",
@@ -920,7 +920,7 @@ class _Haystack:
     counts: npt.NDArray[np.int64]  # occurrences of each byte value in the buffer
 
     @classmethod
-    def build(cls, values: list[str]) -> _Haystack:
+    def build(cls, values: Sequence[str]) -> _Haystack:
         # casefold maps each character on its own (no context rule such as lower()'s final
         # sigma), so folding the joined text equals joining the folded values. On ASCII text
         # (message ids, addresses, GUIDs) it equals lower(), which has a fast path it lacks.
@@ -1024,9 +1024,8 @@ def _cache(index: AuditIndex) -> _Cache:
 def prepare_text_search(index: AuditIndex) -> None:
     """Build the free-text search buffers now rather than on the first word typed.
 
-    Joining, case-folding and encoding the ~2 million message ids of a 1,000,000-record case
-    allocates ~450 MB of short-lived text and took seconds on the busy 2-core development
-    machine, so the explorer should call this in a background worker after loading.
+    Joining, case-folding and encoding every distinct value costs a moment on a large case,
+    so the explorer calls this in a background worker after loading.
     """
     for fields in _TEXT_KINDS.values():
         _cache(index).haystack(index, fields[0])
@@ -1042,7 +1041,7 @@ def _text_rows(index: AuditIndex, word: str) -> Rows:
         # One gather per column (~2 ms at 1,000,000 rows), whatever the number of codes.
         for name in fields:
             hit_rows |= table[index.codes[name]]
-        items = {"message": index.item_message, "folder": index.item_folder}.get(kind)
+        items = index.item_folder if kind == "folder" else None
         if items is not None and len(items):
             bound = table[items]
             if bound.any():

@@ -203,7 +203,7 @@ class ContextsPane(CasePane):
             context.access_type,
             context.folder,
             context.records,
-            len(context.messages),
+            context.message_count,
             to_iso(context.first)[5:16].replace("T", " "),  # years: the case header
             context.id,
             context.mailbox,

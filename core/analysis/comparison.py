@@ -15,11 +15,11 @@ from itertools import combinations
 
 import numpy as np
 
-from ..index.audit_index import AuditIndex, Rows
+from ..index.audit_index import AuditIndex, Rows, normalise_message_id
 from ..normalise.clients import FAMILY_LABELS, ClientFamily
 from ..normalise.record import ACCESS_LABELS
 from ..normalise.times import to_iso
-from .contexts import AccessContext, MessageNames, logon_type_text, message_codes, run_starts
+from .contexts import AccessContext, logon_type_text, message_codes, run_starts
 
 # A selection is one record (its row in the index) or one access context.
 Selection = int | AccessContext
@@ -189,24 +189,26 @@ def _first_rows(index: AuditIndex, rows: Rows) -> tuple[list[int], list[int]]:
 
 
 def _compared_messages(index: AuditIndex, selections: list[Rows]) -> tuple[ComparedMessage, ...]:
-    names = MessageNames(index)
-    touched: dict[str, list[bool]] = {}
-    earliest: dict[str, tuple[int, int]] = {}  # normalised id -> (row, code) first seen
+    # A message code is a message, brackets and case ignored (index/messages.py), so sets
+    # compare by code; texts are looked up once, together, for the messages shown.
+    touched: dict[int, list[bool]] = {}
+    earliest: dict[int, int] = {}  # code -> earliest row that touched it
     for number, rows in enumerate(selections):
         for code, row in zip(*_first_rows(index, rows), strict=True):
-            message = names[code]
-            touched.setdefault(message, [False] * len(selections))[number] = True
-            seen = earliest.get(message)
-            if seen is None or (row, code) < seen:
-                earliest[message] = (row, code)
+            touched.setdefault(code, [False] * len(selections))[number] = True
+            seen = earliest.get(code)
+            if seen is None or row < seen:
+                earliest[code] = row
+    codes = list(touched)
+    shown = index.messages.texts(codes)
     found = [
         ComparedMessage(
-            message_id=message,
-            shown=names.recorded(earliest[message][1]),
-            first=int(index.time[earliest[message][0]]),
-            touched=tuple(flags),
+            message_id=normalise_message_id(text),
+            shown=text,
+            first=int(index.time[earliest[code]]),
+            touched=tuple(touched[code]),
         )
-        for message, flags in touched.items()
+        for code, text in zip(codes, shown, strict=True)
     ]
     found.sort(key=lambda m: (m.first, m.message_id))
     return tuple(found)

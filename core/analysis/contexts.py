@@ -79,20 +79,18 @@ def logon_type_text(value: int) -> str:
 
 
 class MessageNames:
-    """Normalised message id per code, computed once per code actually asked for."""
+    """Normalised message ids of codes, looked up together and kept once found."""
 
     def __init__(self, index: AuditIndex) -> None:
-        self._recorded = index.dictionaries["message"]
+        self._table = index.messages
         self._cache: dict[int, str] = {}
 
-    def recorded(self, code: int) -> str:
-        return self._recorded[code]
-
-    def __getitem__(self, code: int) -> str:
-        found = self._cache.get(code)
-        if found is None:
-            found = self._cache[code] = normalise_message_id(self._recorded[code])
-        return found
+    def normalised(self, codes: list[int]) -> list[str]:
+        missing = [code for code in codes if code not in self._cache]
+        if missing:
+            for code, text in zip(missing, self._table.texts(missing), strict=True):
+                self._cache[code] = normalise_message_id(text)
+        return [self._cache[code] for code in codes]
 
 
 @dataclass(frozen=True)
@@ -120,16 +118,21 @@ class AccessContext:
     items: int  # bound items (FolderItems with a message id), repeats included
     aad_session_ids: tuple[str, ...]  # sorted
     app_ids: tuple[str, ...]  # AppId and ClientAppId values, sorted
-    # Distinct message codes (into the index's message dictionary) the records touched. Ids
-    # are normalised on first use of `messages`: a generated 1,000,000-record case holds 2.1
-    # million (1.5 s to normalise them all), and most contexts are never opened.
+    # Distinct message codes the records touched (a code is a message, brackets and case
+    # ignored). Their texts are looked up on first use of `messages`: a large case keeps them
+    # on disk (index/messages.py), and most contexts are only ever counted.
     message_codes: npt.NDArray[np.int64] = field(compare=False, repr=False)
     names: MessageNames = field(compare=False, repr=False)
+
+    @property
+    def message_count(self) -> int:
+        """Distinct messages touched (bound items and each record's own Item)."""
+        return len(self.message_codes)
 
     @cached_property
     def messages(self) -> frozenset[str]:
         """Normalised InternetMessageIds (bound items and each record's own Item)."""
-        return frozenset(self.names[code] for code in self.message_codes.tolist())
+        return frozenset(self.names.normalised(self.message_codes.tolist()))
 
     def key_values(self) -> dict[str, str]:
         """The eight context properties by AuditData name, as text."""
@@ -383,7 +386,7 @@ def _context_key(index: AuditIndex, rows: Rows) -> npt.NDArray[np.int64]:
 def _message_codes_per_group(
     groups: Groups, codes: npt.NDArray[np.int64], owners: Rows
 ) -> list[npt.NDArray[np.int64]]:
-    """Each group's distinct message codes (one spelling is one code; normalising comes later)."""
+    """Each group's distinct message codes (a code is a message, whatever its spelling)."""
     labels = groups.labels[owners]
     width = int(codes.max()) + 1 if len(codes) else 1
     pairs = sorted_distinct(labels * width + codes)
@@ -472,7 +475,7 @@ def _contexts(index: AuditIndex, groups: Groups) -> list[AccessContext]:
     last_times = index.time[groups.rows[groups.starts[1:] - 1]].tolist()
     sessions = index.values("aad_session_id")
     app_names = index.values("app_id")
-    names = MessageNames(index)  # shared: each message id is normalised once for all contexts
+    names = MessageNames(index)  # shared: each message id is looked up once for all contexts
 
     found = []
     for g, key in enumerate(_key_values(index, first_rows)):

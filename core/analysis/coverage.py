@@ -11,6 +11,7 @@ throttled windows, anomalous rows and mailboxes, never over all records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -146,7 +147,7 @@ def window_rows(index: AuditIndex, window: tuple[int, int], mailbox: str | None)
     return rows[(rows >= lo) & (rows < hi)]
 
 
-def _ranges(keys: npt.NDArray[Any], labels: list[str], times: Rows) -> dict[str, TimeRange]:
+def _ranges(keys: npt.NDArray[Any], labels: Sequence[str], times: Rows) -> dict[str, TimeRange]:
     """First time, last time and count per key (a code into `labels`)."""
     size = len(labels)
     counts = np.bincount(keys, minlength=size)

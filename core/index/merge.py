@@ -9,13 +9,16 @@ then ordered by time with a stable sort, so records of the same second keep load
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..ingest.inputs import InputFile
+from . import messages as message_table
 from .audit_index import AuditIndex
+from .messages import MessageTable
 from .part import DICTIONARIES, INT_FIELDS, STRING_FIELDS, Part
 from .record_ids import RecordIds
 
@@ -48,6 +51,7 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
                 count=len(part.values[name]),
             )
         translations.append(per_dict)
+    message_keys = _merge_message_keys(parts, translations)
 
     def gather(get: Any, dtype: Any) -> npt.NDArray[Any]:
         pieces = [_as_numpy(get(part), dtype) for part in parts]
@@ -114,7 +118,13 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     item_folder = _translated(parts, translations, "folder", lambda p: p.item_folder)[take]
     item_size = gather(lambda p: p.item_size, np.int64)[take]
 
-    final_dicts = {name: list(table) for name, table in dictionaries.items()}
+    final_dicts: dict[str, Sequence[str]] = {
+        name: list(table) for name, table in dictionaries.items()
+    }
+    final_dicts["message"] = MessageTable(
+        message_keys,
+        _first_spellings(parts, len(message_keys), item_message, take, codes["message_id"], order),
+    )
     narrowed = {
         field: _narrow(column, len(final_dicts[STRING_FIELDS[field]]))
         for field, column in codes.items()
@@ -135,6 +145,65 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
         item_size=item_size,
         files=files,
     )
+
+
+def _merge_message_keys(
+    parts: list[Part], translations: list[dict[str, npt.NDArray[np.uint32]]]
+) -> npt.NDArray[np.uint64]:
+    """One code per distinct message key over all parts (sets each part's translation).
+
+    Sorting the keys (np.unique) replaces a Python dict of millions of strings: 2.1 million
+    keys sort in ~0.2 s. The empty id has key 0, so it is code 0 as in every dictionary.
+    """
+    pieces = [np.frombuffer(part.message_keys, dtype=np.uint64) for part in parts]
+    pieces.append(np.zeros(1, dtype=np.uint64))  # "" has code 0 even with no parts
+    keys, inverse = np.unique(np.concatenate(pieces), return_inverse=True)
+    start = 0
+    for part, translation in zip(parts, translations, strict=True):
+        translation["message"] = inverse[start : start + len(part.message_keys)].astype(np.uint32)
+        start += len(part.message_keys)
+    return keys
+
+
+def _first_spellings(
+    parts: list[Part],
+    size: int,
+    item_message: npt.NDArray[Any],
+    take: npt.NDArray[np.int64],
+    own_message: npt.NDArray[Any],
+    order: npt.NDArray[np.int64],
+) -> list[str] | None:
+    """Each message's text as the earliest record recorded it, when there are few messages.
+
+    "Earliest" is the rule the index uses when it re-reads texts from the evidence instead
+    (AuditIndex._reread_message_texts): the first bound item in time order, else the first
+    record whose own Item names it. Both ways give the same text, so a report does not
+    change with the size of the case.
+    """
+    if size > message_table.TEXTS_IN_MEMORY or any(p.message_texts is None for p in parts):
+        return None
+    texts = [text for part in parts for text in part.message_texts or ()]
+    bases = np.cumsum([0] + [len(part.message_texts or ()) for part in parts])
+
+    def references(get: Any) -> npt.NDArray[np.int64]:
+        pieces = [
+            _as_numpy(get(part), np.uint32).astype(np.int64) + base
+            for part, base in zip(parts, bases.tolist(), strict=False)
+        ]
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+
+    found = [""] * size
+    named = np.zeros(size, dtype=bool)
+    named[0] = True
+    item_refs = references(lambda p: p.item_message)[take]
+    own_refs = references(lambda p: p.codes["message_id"])[order]
+    for codes, refs in ((item_message, item_refs), (own_message, own_refs)):
+        distinct, first = np.unique(codes, return_index=True)
+        for code, ref in zip(distinct.tolist(), refs[first].tolist(), strict=True):
+            if not named[code]:
+                found[code] = texts[ref]
+                named[code] = True
+    return found
 
 
 def _translated(

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..normalise.record import NormalisedRecord
+from . import messages as message_table
+from .messages import message_key
 
 # String fields stored as dictionary codes. Fields that hold the same kind of value share one
 # dictionary (a folder path is a folder path whether the record or one of its items names it).
@@ -39,7 +41,9 @@ STRING_FIELDS: dict[str, str] = {
     "message_id": "message",
     "object_id": "object",
 }
-DICTIONARIES = tuple(sorted(set(STRING_FIELDS.values())))
+# Message ids are not a dictionary of strings in a part: a part sends one 8-byte key per
+# distinct message (see messages.py), and their texts only when there are few.
+DICTIONARIES = tuple(sorted(set(STRING_FIELDS.values()) - {"message"}))
 
 # Small integer fields and their array type codes (-1 means absent where signed).
 INT_FIELDS: dict[str, str] = {
@@ -68,6 +72,8 @@ class Rejection:
 class Part:
     file_index: int
     values: dict[str, list[str]]  # dictionary name -> distinct values, code = position
+    message_keys: array[int]  # per local message code: message_key of its text
+    message_texts: list[str] | None  # per local message code, when few enough to send
     codes: dict[str, array[int]]  # string field -> codes
     ints: dict[str, array[int]]
     time: array[int]
@@ -120,7 +126,9 @@ class PartBuilder:
 
     def __init__(self, file_index: int) -> None:
         self.file_index = file_index
-        self._dicts: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
+        self._dicts: dict[str, dict[str, int]] = {
+            name: {"": 0} for name in (*DICTIONARIES, "message")
+        }
         self._codes = {name: array("I") for name in STRING_FIELDS}
         self._ints = {name: array(code) for name, code in INT_FIELDS.items()}
         self._time = array("q")
@@ -189,9 +197,13 @@ class PartBuilder:
 
     def finish(self, data_rows: int, end_offset: int = 0) -> Part:
         self._flush()
+        messages = self._dicts.pop("message")
+        few = len(messages) <= message_table.TEXTS_IN_MEMORY
         return Part(
             file_index=self.file_index,
             values={name: list(table) for name, table in self._dicts.items()},
+            message_keys=array("Q", map(message_key, messages)),
+            message_texts=list(messages) if few else None,
             codes=self._codes,
             ints=self._ints,
             time=self._time,

@@ -24,6 +24,10 @@ class RecordIds:
         self._starts = starts
         self._lower: bytes | None = None
 
+    @property
+    def nbytes(self) -> int:
+        return len(self._blob) + self._starts.itemsize * len(self._starts)
+
     def __len__(self) -> int:
         return len(self._starts)
 

@@ -24,6 +24,7 @@ from .detect import detect
 from .evidence import EvidenceReader, sha256_file
 from .inputs import InputFile
 from .readers import ByteRange, open_rows
+from .reread import attach_evidence
 from .rows import FileProblem, NotAnAuditExport
 from .split import SPLIT_MIN_BYTES
 
@@ -268,6 +269,7 @@ def load(
         else:
             parts = _load_here(targets, files, progress, cancelled)
         index = merge_parts(parts, files)
+        attach_evidence(index, files)
     # What stays (the index, its dictionaries) is long-lived: keep it out of every later
     # collection so browsing never pauses for a pass over a million strings.
     gc.freeze()

@@ -356,6 +356,19 @@ def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
     return items
 
 
+def recorded_message_ids(audit: dict[str, Any]) -> tuple[str, list[str]]:
+    """A record's own Item.InternetMessageId and its items' ids, as `normalise` reads them.
+
+    The index keeps message ids as keys (index/messages.py); this recovers their text from a
+    record re-read from the evidence, item for item in the order the index stores them.
+    """
+    if _needs_recase(audit):
+        audit = recase(audit)
+    item = audit.get("Item")
+    own = as_text(_item_value(item, "InternetMessageId")) if type(item) is dict and item else ""
+    return own, [bound.message_id for bound in _bound_items(audit)]
+
+
 class FileNormaliser:
     """Normalises the records of one file, learning its wrapper date order as it goes."""
 

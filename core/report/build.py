@@ -217,7 +217,7 @@ def _contexts_out(analysis: CaseAnalysis) -> list[schema.ContextOut]:
             records=c.records,
             binds=c.binds,
             syncs=c.syncs,
-            messages=len(c.messages),
+            messages=c.message_count,
             first=to_iso(c.first),
             last=to_iso(c.last),
             suspect=bool(suspect.intersection(c.rows.tolist())),
