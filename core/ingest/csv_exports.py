@@ -170,7 +170,25 @@ def _wrapper_picker(layout: JsonColumnLayout) -> Callable[[list[str]], tuple[str
     return lambda fields: tuple(fields[i] if i >= 0 else "" for i in at)
 
 
-def json_column_converter(layout: JsonColumnLayout) -> Converter:
+def _surrogates_repaired(text: str, notes: NoteBook | None) -> Any:
+    """A cell that only unpaired surrogate escapes kept from parsing, parsed; None otherwise.
+
+    .NET writes `\\ud83d` alone for a string cut inside an emoji (a long subject), and the
+    JSON reader has always read such records with U+FFFD in place of the escape; the same
+    record in a CSV export was rejected instead. Only a failed row comes here.
+    """
+    from .json_elements import loads_lenient, note_surrogates
+
+    try:
+        value, _ = loads_lenient(text)
+    except orjson.JSONDecodeError:
+        return None
+    if notes is not None:
+        note_surrogates(notes)
+    return value
+
+
+def json_column_converter(layout: JsonColumnLayout, notes: NoteBook | None = None) -> Converter:
     """The hot path: one orjson.loads and two tuples per row, no regex, no loop."""
     audit_at = layout.audit
     column = layout.audit_column
@@ -185,7 +203,9 @@ def json_column_converter(layout: JsonColumnLayout) -> Converter:
         try:
             audit = loads(text)
         except decode_error as exc:
-            return rejected(line, row, offset, length, bad_json_problem(column, text, exc))
+            audit = _surrogates_repaired(text, notes) if "surrogate" in exc.msg else None
+            if audit is None:
+                return rejected(line, row, offset, length, bad_json_problem(column, text, exc))
         if type(audit) is not dict:
             return rejected(line, row, offset, length, not_object_problem(column, audit))
         if strip_odata:
@@ -222,7 +242,7 @@ def flat_converter(detection: Detection, notes: NoteBook) -> Converter:
 def converter_for(detection: Detection, notes: NoteBook) -> Converter:
     layout = json_column_layout(detection)
     if layout is not None:
-        return json_column_converter(layout)
+        return json_column_converter(layout, notes)
     if detection.shape in (Shape.SENTINEL_CSV, Shape.MAILBOX_AUDIT_CSV, Shape.FLAT_AUDITDATA_CSV):
         return flat_converter(detection, notes)
     raise ValueError(f"{detection.label}: no AuditData column in the header")

@@ -109,6 +109,16 @@ _LONE_SURROGATE = re.compile(
 _MAPPER_CACHE = 64
 
 
+def note_surrogates(notebook: NoteBook) -> None:
+    """Count one record read after `repair_surrogates` (JSON files and CSV cells alike)."""
+    notebook.tally(
+        "surrogates",
+        0,
+        "{count} records contain unpaired UTF-16 surrogate escapes (such as \\ud83d "
+        "alone, a string cut inside an emoji); they were read as U+FFFD",
+    )
+
+
 def repair_surrogates(text: str) -> str:
     """JSON text with unpaired surrogate escapes replaced by `\\ufffd`."""
     return _LONE_SURROGATE.sub(lambda m: m.group(1) + "\\ufffd", text)
@@ -285,12 +295,7 @@ class ElementReader:
 
     def note_surrogates(self, count: int = 1) -> None:
         for _ in range(count):
-            self.notebook.tally(
-                "surrogates",
-                0,
-                "{count} records contain unpaired UTF-16 surrogate escapes (such as \\ud83d "
-                "alone, a string cut inside an emoji); they were read as U+FFFD",
-            )
+            note_surrogates(self.notebook)
 
 
 class KindTally:
