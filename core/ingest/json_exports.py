@@ -695,6 +695,12 @@ class JsonRows:
                 raise _refusal(kinds)
             if held:
                 yield from held
+        except FileProblem:
+            # Reading stops (a value over MAX_ELEMENT_BYTES): the elements held back so far
+            # are rows of the file and are counted, so they are handed on before the stop.
+            if held:
+                yield from held
+            raise
         finally:
             self._finish(framer, window, reader, kinds, layout, row)
 

@@ -200,6 +200,9 @@ def read_part(
                 info.refused = str(refusal)
             except FileProblem as problem:
                 info.notes.append(f"reading stopped: {problem}")
+                # The rows read before the stop are in the part: count them, or the file's
+                # account (kept + duplicates + rejected = data rows) would not add up.
+                data_rows = reader.data_rows
             finally:
                 if hash_file:
                     info.sha256 = evidence.finish()
