@@ -2,7 +2,10 @@
 
 Every value that came from evidence goes through `md_cell` (a code span with pipes escaped
 and URLs defanged) or `md_text`, so a subject cannot break a table, become a link, HTML or
-formatting. Values we compute (counts, times, ids we derived) are written plainly.
+formatting. Record ids come from evidence too (AuditData.Id: a forged export can put a
+backtick, a pipe, an escape sequence or a newline in one) and are written with `md_cell` in
+tables and `md_code` in lists. Values we compute (counts, times, the hashed ids of sessions,
+contexts and findings) are written plainly.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ..textsafe import md_cell, md_text
+from ..textsafe import md_cell, md_code, md_text
 from .schema import CaseReport, FindingOut
 
 if TYPE_CHECKING:
@@ -142,7 +145,7 @@ def _coverage(report: CaseReport) -> list[str]:
     lines += ["## Throttled windows", ""]
     if report.throttled_windows:
         rows = [
-            [md_cell(w.mailbox), w.start, w.end, f"`{w.record_id}`"]
+            [md_cell(w.mailbox), w.start, w.end, md_cell(w.record_id)]
             for w in report.throttled_windows
         ]
         lines += _table(["Mailbox", "Start", "End (24 h)", "IsThrottled record"], rows)
@@ -171,7 +174,7 @@ def _scope(report: CaseReport) -> list[str]:
             md_cell(m.folder),
             md_cell(m.mailbox),
             m.first_access,
-            ", ".join(f"`{r}`" for r in m.record_ids),
+            ", ".join(md_cell(r) for r in m.record_ids),
         ]
         for m in scope.bound_messages
     ]
@@ -186,13 +189,13 @@ def _scope(report: CaseReport) -> list[str]:
         )
         lines.append("")
         rows = [
-            [md_cell(s.mailbox), md_cell(s.folder), s.time, f"`{s.record_id}`"]
+            [md_cell(s.mailbox), md_cell(s.folder), s.time, md_cell(s.record_id)]
             for s in scope.synced_folders
         ]
         lines += _table(["Mailbox", "Folder", "Time", "Record"], rows)
     lines += ["### Blind windows during the attack", ""]
     blind = [
-        f"- throttled {md_cell(w.mailbox)} {w.start} to {w.end} (record `{w.record_id}`): "
+        f"- throttled {md_cell(w.mailbox)} {w.start} to {w.end} (record {md_code(w.record_id)}): "
         "Bind not audited, all mail assumed read"
         for w in scope.throttled_windows
     ] + [
@@ -208,7 +211,7 @@ def _scope(report: CaseReport) -> list[str]:
             md_cell(op.mailbox),
             md_cell(op.client_ip),
             md_cell(op.detail),
-            f"`{op.record_id}`",
+            md_cell(op.record_id),
         ]
         for op in scope.other_operations
     ]
@@ -308,7 +311,7 @@ def _send_as(report: CaseReport) -> list[str]:
             md_cell(s.client_family or s.client_info_string),
             str(s.logon_type),
             f"**{s.classification}**",
-            f"`{s.record_id}`",
+            md_cell(s.record_id),
         ]
         for s in report.send_as
     ]
@@ -347,7 +350,7 @@ def render_findings(findings: Sequence[FindingOut]) -> list[str]:
             f"- Mailbox: {md_cell(f.mailbox) if f.mailbox else '—'}",
             f"- Time: {span or '—'}",
             f"- Records ({len(f.record_ids):,}): "
-            + (", ".join(f"`{r}`" for r in f.record_ids) or "—"),
+            + (", ".join(md_code(r) for r in f.record_ids) or "—"),
             "",
         ]
     return lines
