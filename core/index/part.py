@@ -87,8 +87,10 @@ class Part:
     item_size: array[int]
     rejections: list[Rejection] = field(default_factory=list)
     data_rows: int = 0
-    # Where the last row read (kept or rejected) ends: a range's must be the next one's start.
+    # Where the first row read starts and the last ends: a range's end must be the next
+    # range's start, or a row was cut at the seam.
     end_offset: int = 0
+    start_offset: int = 0
 
     @property
     def size(self) -> int:
@@ -195,7 +197,7 @@ class PartBuilder:
             except OverflowError:
                 _extend_in_range(self._item_size, before, sizes)
 
-    def finish(self, data_rows: int, end_offset: int = 0) -> Part:
+    def finish(self, data_rows: int, end_offset: int = 0, start_offset: int = 0) -> Part:
         self._flush()
         messages = self._dicts.pop("message")
         few = len(messages) <= message_table.TEXTS_IN_MEMORY
@@ -218,4 +220,5 @@ class PartBuilder:
             rejections=self.rejections,
             data_rows=data_rows,
             end_offset=end_offset,
+            start_offset=start_offset,
         )

@@ -208,7 +208,7 @@ def read_part(
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
-    part = builder.finish(data_rows, end_offset)
+    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0)
     info.data_rows += data_rows
     info.rejections.extend(part.rejections)
     return part

@@ -20,10 +20,12 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from ..index.part import Part
+from ..index.part import Part, PartBuilder
+from . import split
 from .detect import detect
 from .evidence import SNIFF_BYTES, sha256_file
 from .inputs import InputFile
@@ -37,7 +39,7 @@ from .loader import (
 )
 from .readers import ByteRange, splittable
 from .rows import NotAnAuditExport
-from .split import SPLIT_MIN_BYTES, first_data_row, plan_ranges
+from .split import Boundary, first_data_row, next_row_start, plan_targets
 
 # How often the parent wakes to drain progress and check for cancellation: 10 Hz.
 POLL_SECONDS = 0.1
@@ -52,6 +54,9 @@ class Unit:
     shown: str
     span: ByteRange | None
     hash_file: bool  # False when the parent hashes a split file in one sequential pass
+    # For a range after a file's first: span.start is only a target, and the worker finds
+    # the first row starting at or after it by scanning from this, the first data row.
+    body: Boundary | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -70,7 +75,17 @@ def _init_worker(progress_queue: Any, cancel_event: Any) -> None:
 
 def _run_unit(unit: Unit, size: int) -> tuple[tuple[int, int], Part, InputFile]:
     info = InputFile(path=unit.shown, size=size)
-    start = unit.span.start if unit.span else 0
+    span = unit.span
+    if span is not None and unit.body is not None:
+        with open(unit.path, "rb") as handle:
+            found = next_row_start(handle, unit.body.offset, unit.body.line, span.start)
+        stop = size if span.end is None else span.end
+        if found is None or found.offset >= stop:
+            # No row starts in this range: the previous range's reader reads on through it.
+            at = size if found is None else found.offset
+            return unit.key, PartBuilder(unit.file_index).finish(0, at, start_offset=at), info
+        span = ByteRange(found.offset, span.end, found.line, 1)
+    start = span.start if span else 0
 
     def on_rows(rows: int, position: int) -> None:
         if _cancel_event is not None and _cancel_event.is_set():
@@ -81,25 +96,30 @@ def _run_unit(unit: Unit, size: int) -> tuple[tuple[int, int], Part, InputFile]:
                 _progress_queue.put_nowait((unit.key, rows, position - start))
 
     with collector_paused():
-        part = read_part(
-            unit.path, info, unit.file_index, unit.span, on_rows, hash_file=unit.hash_file
-        )
+        part = read_part(unit.path, info, unit.file_index, span, on_rows, hash_file=unit.hash_file)
     return unit.key, part, info
 
 
 def plan_units(targets: list[tuple[Path, str]], files: list[InputFile], workers: int) -> list[Unit]:
     units: list[Unit] = []
     for index, ((path, shown), info) in enumerate(zip(targets, files, strict=True)):
-        spans = _spans(path, info, workers)
-        if spans is None:
+        planned = _ranges(path, info, workers)
+        if planned is None:
             units.append(Unit(index, path, shown, None, True))
-        else:
-            units.extend(Unit(index, path, shown, span, False) for span in spans)
+            continue
+        body, starts = planned
+        ends: list[int | None] = [*starts[1:], None]
+        units.append(Unit(index, path, shown, ByteRange(body.offset, ends[0], body.line, 1), False))
+        units.extend(
+            Unit(index, path, shown, ByteRange(start, end, 0, 1), False, body)
+            for start, end in zip(starts[1:], ends[1:], strict=True)
+        )
     return units
 
 
-def _spans(path: Path, info: InputFile, workers: int) -> list[ByteRange] | None:
-    if info.size < SPLIT_MIN_BYTES:
+def _ranges(path: Path, info: InputFile, workers: int) -> tuple[Boundary, list[int]] | None:
+    """The first data row and each range's target start (the first range's is the row)."""
+    if info.size < split.SPLIT_MIN_BYTES:
         return None
     try:
         with open(path, "rb") as handle:
@@ -111,8 +131,8 @@ def _spans(path: Path, info: InputFile, workers: int) -> list[ByteRange] | None:
     body = first_data_row(path, detection.header_offset, detection.header_line)
     if body is None:
         return None
-    spans = plan_ranges(path, body.offset, body.line, workers)
-    return spans if len(spans) > 1 else None
+    targets = plan_targets(info.size, body.offset, workers)
+    return (body, [body.offset, *targets]) if targets else None
 
 
 def load_in_processes(
@@ -181,9 +201,15 @@ def _resplit_bad_seams(
     range starts; where one does not, the file is parsed again by one process.
     """
     bad: set[int] = set()
-    for unit in units:
-        end = unit.span.end if unit.span is not None else None
-        if end is not None and results[unit.key][0].end_offset != end:
+    ordered = sorted(units, key=lambda u: u.key)
+    for unit, following in pairwise(ordered):
+        if following.file_index != unit.file_index:
+            continue
+        ended, began = results[unit.key][0].end_offset, results[following.key][0].start_offset
+        # A range with no row start in it begins at the end of the file: the range before it
+        # must then have read on to the end.
+        size = files[unit.file_index].size
+        if (ended < size) if began >= size else (ended != began):
             bad.add(unit.file_index)
     if not bad:
         return units

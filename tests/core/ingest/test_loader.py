@@ -181,3 +181,35 @@ def test_a_stray_quote_that_fools_the_range_cutter_costs_time_not_rows(
     assert len(shared.index) == len(alone.index) == 2_000
     assert np.array_equal(shared.index.offset, alone.index.offset)
     assert any("read again by one process" in note for note in shared.files[0].notes)
+
+
+def test_ranges_with_no_row_start_leave_the_reading_to_the_range_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Four rows, one of them ~200 KB: with eight workers most targets fall inside that row,
+    # so their ranges hold no row start and the ranges before them read on.
+    rows = records(4)
+    rows[1]["Padding"] = "x" * 200_000
+    path = write_purview(tmp_path / "wide.csv", rows)
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
+    alone = load([path], workers=1)
+    shared = load([path], workers=8)
+    assert len(shared.index) == len(alone.index) == 4
+    assert np.array_equal(shared.index.offset, alone.index.offset)
+    assert np.array_equal(shared.index.line, alone.index.line)
+    assert shared.files[0].data_rows == 4
+    assert not any("read again" in note for note in shared.files[0].notes)
+
+
+def test_a_target_on_a_row_start_is_that_row(tmp_path: Path) -> None:
+    path = write_purview(tmp_path / "x.csv", records(5))
+    data = path.read_bytes()
+    third = data.index(b"\r\n", data.index(b"\r\n", data.index(b"\r\n") + 2) + 2) + 2
+    body = split.first_data_row(path, 0, 1)
+    assert body is not None
+    with open(path, "rb") as handle:
+        exact = split.next_row_start(handle, body.offset, body.line, third)
+        after = split.next_row_start(handle, body.offset, body.line, third + 1)
+    assert exact is not None and (exact.offset, exact.line) == (third, 4)
+    assert after is not None and after.offset > third and after.line == 5
