@@ -100,7 +100,9 @@ class LineList(ScrollView, can_focus=True):
             return header.crop(scroll_x, scroll_x + width)
         position = scroll_y + y - 1
         if position >= self.count:
-            return Strip.blank(width)
+            # A style, never None: with NO_COLOR, Textual's monochrome filter reads the style
+            # of every segment and crashed on a blank line (an empty or short list).
+            return Strip.blank(width, Style())
         text, style = self._line(position)
         mark = SELECTED_MARK if position in self.selected else " "
         if position == self.cursor:

@@ -8,64 +8,27 @@ then check the exported file. Skips where tmux is absent.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLE_CASE
-
-TMUX = shutil.which("tmux")
-UALSCOPE = Path(sys.executable).with_name("ualscope")
+from terminals import TMUX, UALSCOPE, Tmux, app_environment
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 
 
-class Terminal:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        args = ["tmux", "send-keys", "-t", self.name, *(["-l"] if literal else []), *keys]
-        subprocess.run(args, check=True)
-
-    def screen(self) -> str:
-        out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-        )
-        return out.stdout
-
-    def wait_for(self, check: Callable[[str], bool], what: str, seconds: float = 120) -> str:
-        deadline = time.monotonic() + seconds
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if check(screen):
-                return screen
-            time.sleep(0.3)
-        raise AssertionError(f"gave up waiting for {what}; the screen was:\n{screen}")
-
-
 @pytest.fixture
-def terminal(tmp_path: Path) -> Terminal:
-    name = f"ualscope-e2e-{uuid.uuid4().hex[:8]}"
-    command = (
-        f"cd {tmp_path} && XDG_STATE_HOME={tmp_path / 'state'} TERM=xterm-256color "
-        f"{UALSCOPE} {SAMPLE_CASE}"
-    )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", name, command], check=True
-    )
-    yield Terminal(name)
-    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+def terminal(tmp_path: Path) -> Iterator[Tmux]:
+    # The export is written to the working directory, tmp_path; case files to the state dir.
+    env = app_environment(tmp_path / "state")
+    term = Tmux([str(UALSCOPE), str(SAMPLE_CASE)], env, cwd=tmp_path)
+    yield term
+    term.close()
 
 
 def test_find_the_attacker_mark_the_session_read_the_scope_export(
-    terminal: Terminal, tmp_path: Path
+    terminal: Tmux, tmp_path: Path
 ) -> None:
     expected = json.loads((ROOT / "samples" / "case-expected.json").read_text())
     replay = expected["attacker"]["token_replay"]
