@@ -31,7 +31,9 @@ import io
 import json
 import os
 import random
+import string
 import sys
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -538,6 +540,66 @@ SHAPES: dict[str, Callable[[list[dict[str, Any]]], bytes]] = {
     "defender-csv": defender_csv,
     "mailbox-audit-csv": mailbox_audit_csv,
 }
+
+
+# --- what a sink must not emit --------------------------------------------------------------
+
+
+def live_characters(text: str) -> set[str]:
+    """Characters a terminal or a renderer would obey or hide: C0 (but newline), DEL, C1,
+    format characters (bidi overrides, zero-width), surrogates and private use."""
+    return {
+        ch for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co")
+    }
+
+
+def outside_code_spans(line: str) -> str:
+    """A markdown line with its code spans removed (CommonMark: a run of n backticks opens a
+    span closed by the next run of exactly n; outside spans a backslash escapes punctuation).
+    What remains is what a renderer would interpret."""
+    out: list[str] = []
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and i + 1 < len(line) and line[i + 1] in string.punctuation:
+            out.append(line[i : i + 2])
+            i += 2
+            continue
+        if ch != "`":
+            out.append(ch)
+            i += 1
+            continue
+        run = len(line[i:]) - len(line[i:].lstrip("`"))
+        close = _closing_run(line, i + run, run)
+        if close < 0:
+            out.append("`" * run)  # no closing run: the backticks are literal
+            i += run
+        else:
+            i = close + run
+    return "".join(out)
+
+
+def _closing_run(line: str, start: int, run: int) -> int:
+    k = start
+    while k < len(line):
+        if line[k] != "`":
+            k += 1
+            continue
+        length = len(line[k:]) - len(line[k:].lstrip("`"))
+        if length == run:
+            return k
+        k += length
+    return -1
+
+
+def table_cells(row: str) -> int:
+    """Cells in a GFM table row. A pipe is a delimiter unless the character just before it is
+    a backslash: cmark-gfm scans a cell as `(escaped_char | [^|])+`, longest match first, so
+    even `\\\\|` keeps its pipe in the cell."""
+    body = row.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return 1 + sum(1 for i, ch in enumerate(body) if ch == "|" and (i == 0 or body[i - 1] != "\\"))
 
 
 # --- cases and their expected outcomes ------------------------------------------------------
