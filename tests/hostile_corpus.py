@@ -1189,22 +1189,33 @@ def _build_loop(root: Path) -> None:
     os.symlink(".", root / "loop" / "again")
     (root / "loop" / "sub").mkdir()
     os.symlink("..", root / "loop" / "sub" / "up")
+    # Reading either would never end: a FIFO blocks until someone writes to it, and the
+    # zero device never runs out of bytes to hash.
+    os.mkfifo(root / "loop" / "AuditLog_pipe.csv")
+    os.symlink("/dev/zero", root / "loop" / "audit_zero.json")
 
 
 LOOP = Case(
     "symlink loop",
-    "a folder holding a link to itself and a subfolder linking back up, loaded as a folder",
+    "a folder holding a link to itself, a subfolder linking back up, a FIFO and a link to "
+    "/dev/zero under audit-like names, loaded as a folder",
     (
         HostileFile(
             "loop/AuditLog.csv",
-            "2 records kept, read once; both links skipped as a link loop",
+            "2 records kept, read once; both links skipped as a link loop; the FIFO and the "
+            "device skipped, never opened",
             Outcome(records=2),
         ),
     ),
     _build_loop,
     committed=False,
     folder="loop",
-    skipped=(("loop/again", "link loop"), ("loop/sub/up", "link loop")),
+    skipped=(
+        ("loop/AuditLog_pipe.csv", "not a regular file"),
+        ("loop/again", "link loop"),
+        ("loop/audit_zero.json", "not a regular file"),
+        ("loop/sub/up", "link loop"),
+    ),
 )
 
 HOSTILE_NAME = "AuditLog_" + OSC_TITLE + MARKUP[0] + "|`x`" + RLO + ".csv"

@@ -136,7 +136,10 @@ def test_the_whole_corpus_loads_at_once_with_every_file_accounted_for(root: Path
         assert_kept_verbatim(result.index, hostile)
     assert sum(info.duplicates for info in result.files) > 0
     assert len(result.index) == sum(info.records for info in result.files)
-    assert {reason for _, reason in result.skipped} == {"folder already visited (link loop)"}
+    skipped = {str(Path(path).relative_to(root)): reason for path, reason in result.skipped}
+    expected_skips = {path: reason for case in CASES for path, reason in case.skipped}
+    assert set(skipped) == set(expected_skips)
+    assert all(expected_skips[path] in reason for path, reason in skipped.items())
 
 
 def test_worker_processes_give_the_same_account(
