@@ -39,7 +39,7 @@ PROGRESS_INTERVAL = 0.1
 
 
 class UalscopeApp(App[None]):
-    CSS_PATH = "ualscope.tcss"
+    CSS_PATH = Path(__file__).with_name("ualscope.tcss")  # absolute: subclasses live elsewhere
     TITLE = "ualscope"
     ENABLE_COMMAND_PALETTE = True
 
@@ -72,6 +72,7 @@ class UalscopeApp(App[None]):
         self._started = 0.0
         self.loaded_at: float | None = None
         self._panes_ready = False
+        self._wanted_pane = "records"
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -88,17 +89,20 @@ class UalscopeApp(App[None]):
         if self.opening_note:
             self.notify(self.opening_note, markup=False, timeout=6)
         self._started = time.perf_counter()
-        self.load_evidence()
+        # Both wait for the first frame: the loading thread's first act is importing numpy
+        # and the analyses, and a thread holding the GIL for that delays the first paint.
+        self.call_after_refresh(self.load_evidence)
         self.call_after_refresh(self._mount_panes)
 
     async def _mount_panes(self) -> None:
         switcher = self.query_one(ContentSwitcher)
         panes = make_panes()
         # ContentSwitcher hides only the children it had when it mounted: these come later.
+        wanted = self._wanted_pane
         for pane in panes:
-            pane.display = pane.id == "records"
+            pane.display = pane.id == wanted
         await switcher.mount_all(panes)
-        switcher.current = "records"
+        switcher.current = wanted
         self._panes_ready = True
         if self.case is not None:
             self._show_case(self.case)
@@ -210,8 +214,12 @@ class UalscopeApp(App[None]):
         return found if isinstance(found, CasePane) else None
 
     def action_show_pane(self, name: str) -> None:
-        self.query_one(ContentSwitcher).current = name
         self._show_tabs(name)
+        if not self._panes_ready:
+            # A key pressed before the panes exist (the first ~0.1 s) is kept for them.
+            self._wanted_pane = name
+            return
+        self.query_one(ContentSwitcher).current = name
         pane = self.query_one(f"#{name}")
         focusable = [w for w in pane.query("*") if w.can_focus and w.display]
         if focusable:

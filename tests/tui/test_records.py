@@ -132,3 +132,25 @@ async def test_the_first_screen_appears_before_the_load_finishes(tmp_path: Path)
         await pilot.pause()
         assert app.query_one(RecordsPane).display
         assert [p.id for p in app.query("CasePane") if p.display] == ["records"]
+
+
+class SlowPanesApp(UalscopeApp):
+    """Panes mount only when the test says so: the window a fast typist can hit."""
+
+    hold = True
+
+    async def _mount_panes(self) -> None:
+        if not self.hold:
+            await super()._mount_panes()
+
+
+async def test_a_pane_key_before_the_panes_exist_is_kept_for_them(tmp_path: Path) -> None:
+    app = SlowPanesApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")  # before the panes exist: this used to end the app
+        assert "[2 Sessions]" in str(app.query_one("#pane-tabs").render())
+        app.hold = False
+        await app._mount_panes()
+        await opened(app, pilot)
+        await pilot.pause()
+        assert app.query_one("#panes").current == "sessions"  # type: ignore[attr-defined]

@@ -1,0 +1,159 @@
+"""Key-to-screen latency of the real explorer in a pseudo-terminal, during and after a load.
+
+    .venv/bin/python benchmarks/bench_explorer.py [-n 1000000] [--moves 100] [PATH...]
+
+Starts `ualscope` at 80x24 on the Purview CSV of bench_load.py (generated if missing; or on
+the PATHs given) and measures, as a person at the keyboard would feel it:
+- the first screen: process start to the first frame showing the pane tabs (target < 1 s);
+- during the load: pane switches (`1`/`2` alternately, the tab line marks the current pane
+  with brackets): key written to the first frame showing the new tab, p50 and p95;
+- after the load: `--moves` cursor moves (`j`) in the records pane, key written to the first
+  bytes of the redraw (nothing else draws once the load is done), p50 and p95 (target p95
+  < 50 ms); then each pane key once, key to the first frame of that pane;
+- the peak RSS of the app process and its children (target < 1.5 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import re
+import resource
+import select
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from fcntl import ioctl
+from pathlib import Path
+from termios import TIOCSWINSZ
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+UALSCOPE = Path(sys.executable).with_name("ualscope")
+
+LOADED = re.compile(rb"[\d,]+ records")  # the header once the case is loaded
+
+
+class Terminal:
+    """The app in a pty: everything it writes is kept, with the time it arrived."""
+
+    def __init__(self, paths: list[str], state: str) -> None:
+        self.started = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=state)
+            os.execv(str(UALSCOPE), [str(UALSCOPE), *paths])
+        ioctl(fd, TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.pid, self.fd = pid, fd
+        self.seen = b""
+
+    def read(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except OSError:
+            return b""
+        self.seen += chunk
+        return chunk
+
+    def wait_for(self, pattern: re.Pattern[bytes] | bytes, since: int, limit: float) -> float:
+        """Seconds until `pattern` appears in output after byte `since`; inf on timeout."""
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            window = self.seen[max(0, since - 64) :]
+            found = pattern.search(window) if isinstance(pattern, re.Pattern) else pattern in window
+            if found:
+                return time.perf_counter()
+            self.read(0.01)
+        return float("inf")
+
+    def key_to_output(self, key: bytes, expect: bytes | None = None, limit: float = 10) -> float:
+        """Milliseconds from writing `key` to the first output after it (or to `expect`)."""
+        self.drain(0.0)
+        since = len(self.seen)
+        sent = time.perf_counter()
+        os.write(self.fd, key)
+        if expect is not None:
+            return (self.wait_for(expect, since, limit) - sent) * 1000
+        while time.perf_counter() - sent < limit:
+            if self.read(0.01):
+                return (time.perf_counter() - sent) * 1000
+        return float("inf")
+
+    def drain(self, quiet: float) -> None:
+        """Read until nothing has arrived for `quiet` seconds."""
+        while self.read(quiet):
+            pass
+
+    def close(self) -> None:
+        os.write(self.fd, b"q")
+        os.waitpid(self.pid, 0)
+
+
+def summary(label: str, samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"{label}: p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {ordered[-1]:.1f} ms over {len(ordered)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*")
+    parser.add_argument("-n", type=int, default=1_000_000)
+    parser.add_argument("--moves", type=int, default=100)
+    args = parser.parse_args()
+    if args.paths:
+        paths = args.paths
+    else:
+        from bench_load import generate
+
+        paths = [str(generate(args.n))]
+    print(f"case: {', '.join(Path(p).name for p in paths)}")
+    with tempfile.TemporaryDirectory() as state:
+        term = Terminal(paths, state)
+        first = term.wait_for(b"Records", 0, 60) - term.started
+        print(f"first screen: {first * 1000:.0f} ms (target < 1000)")
+
+        during: list[float] = []
+        keys = [(b"2", b"[2 "), (b"1", b"[1 ")]
+        while not LOADED.search(term.seen) and len(during) < args.moves:
+            key, marker = keys[len(during) % 2]
+            during.append(term.key_to_output(key, marker))
+            term.read(0.1)
+        if during:
+            print(summary("during the load, pane switch key to new tab", during))
+        loaded = term.wait_for(LOADED, 0, 1800) - term.started
+        print(f"case loaded after {loaded:.1f} s")
+        term.key_to_output(b"1", b"[1 ")
+        term.drain(1.0)  # let the last progress frames and any deferred work finish
+
+        after = []
+        for _ in range(args.moves):
+            after.append(term.key_to_output(b"j"))
+            term.drain(0.03)
+        print(summary("after the load, cursor move key to redraw", after) + " (target p95 < 50)")
+
+        for key, name in (
+            (b"2", "sessions"),
+            (b"3", "contexts"),
+            (b"4", "SendAs"),
+            (b"5", "scope"),
+        ):
+            ms = term.key_to_output(key, b"[" + key + b" ", limit=30)
+            term.drain(0.5)
+            print(f"pane {name}: first frame after {ms:.0f} ms (target < 500)")
+        term.close()
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of the app (largest of it and its workers): {rss:,.0f} MiB (target < 1,536)")
+
+
+if __name__ == "__main__":
+    main()
