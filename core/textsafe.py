@@ -216,3 +216,32 @@ def csv_cell(value: object) -> str:
     """
     text = _as_text(value)
     return "'" + text if text.startswith(_FORMULA_LEADS) else text
+
+
+def json_escape_hidden(text: str) -> str:
+    """JSON text with every invisible or terminal-active character written as `\\uXXXX`.
+
+    JSON encoders escape C0 controls only; DEL, C1 (U+009B is CSI to many terminals), bidi
+    overrides, zero-width and other format characters then reach a terminal or an editor
+    raw. Outside strings a JSON document holds none of them, so escaping them wherever
+    they are keeps the document valid and every string equal once parsed.
+    """
+    if text.isascii() and _ASCII_VISIBLE.fullmatch(text):
+        return text
+    return "".join(
+        ch
+        if (ch.isascii() and ch.isprintable()) or ch in "\n\t" or not _is_hidden(ch)
+        else _json_char(ch)
+        for ch in text
+    )
+
+
+_ASCII_VISIBLE = re.compile(r"[\x20-\x7e\n\t]*")
+
+
+def _json_char(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"

@@ -28,11 +28,12 @@ def _info(argv: list[str]) -> int:
 
     from .core.info import case_info, render_info
     from .core.ingest.loader import load
+    from .core.textsafe import json_escape_hidden
 
     result = load(args.paths)
     info = case_info(result, TOOL)
     if args.json:
-        sys.stdout.write(info.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(json_escape_hidden(info.model_dump_json(indent=2)) + "\n")
     else:
         sys.stdout.write(render_info(info))
     # Non-zero only when nothing at all could be read.

@@ -63,6 +63,7 @@ def run_report(argv: list[str], tool: str) -> int:
     from .core.normalise.times import from_iso
     from .core.report.build import ReportOptions, analyse, build_report
     from .core.report.markdown import render_markdown
+    from .core.textsafe import json_escape_hidden
 
     if args.output:
         from .core.ingest.evidence import evidence_holding
@@ -106,7 +107,7 @@ def run_report(argv: list[str], tool: str) -> int:
         command=reproducing_command(args),
     )
     text = (
-        report.model_dump_json(indent=2) + "\n"
+        json_escape_hidden(report.model_dump_json(indent=2)) + "\n"
         if args.format == "json"
         else render_markdown(report)
     )

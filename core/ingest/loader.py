@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,6 +100,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
             status = path.stat()
         except OSError as error:
             skipped.append((shown, f"cannot read: {error.strerror or error}"))
+            return
+        if not stat.S_ISREG(status.st_mode):
+            # A FIFO would block the load forever and /dev/zero would be hashed forever.
+            skipped.append((shown, "not a regular file (a pipe, socket or device)"))
             return
         key = (status.st_dev, status.st_ino)
         if key in found:

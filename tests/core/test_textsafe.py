@@ -19,6 +19,7 @@ from ualscope.core.textsafe import (
     csv_cell,
     display_block,
     display_text,
+    json_escape_hidden,
     md_cell,
     md_code,
     md_text,
@@ -443,3 +444,21 @@ def test_textsafe_imports_neither_textual_nor_rich() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@NO_DEADLINE
+@given(st.text())
+def test_json_output_keeps_its_strings_and_shows_nothing_hidden(value: str) -> None:
+    import json
+
+    document = json.dumps({"subject": value}, ensure_ascii=False, indent=2)
+    shown = json_escape_hidden(document)
+    assert json.loads(shown) == {"subject": value}
+    for ch in shown:
+        assert ch in "\n\t" or ch.isprintable() or unicodedata.category(ch) == "Zs", repr(ch)
+    assert not any(0x80 <= ord(ch) <= 0x9F or ord(ch) == 0x7F for ch in shown)
+
+
+def test_json_output_escapes_c1_bidi_and_zero_width() -> None:
+    document = '{"s": "a\x9b2J\u202etxt\u200b\x7f"}'
+    assert json_escape_hidden(document) == '{"s": "a\\u009b2J\\u202etxt\\u200b\\u007f"}'

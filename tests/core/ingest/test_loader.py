@@ -213,3 +213,14 @@ def test_a_target_on_a_row_start_is_that_row(tmp_path: Path) -> None:
         after = split.next_row_start(handle, body.offset, body.line, third + 1)
     assert exact is not None and (exact.offset, exact.line) == (third, 4)
     assert after is not None and after.offset > third and after.line == 5
+
+
+def test_a_pipe_or_device_named_directly_is_skipped_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.csv"
+    os.mkfifo(fifo)
+    real = write_purview(tmp_path / "real.csv", records(3))
+    result = load([fifo, "/dev/zero", real], workers=1)  # either would never finish
+    assert len(result.index) == 3
+    reasons = dict(result.skipped)
+    assert "not a regular file" in reasons[str(fifo)]
+    assert "not a regular file" in reasons["/dev/zero"]
