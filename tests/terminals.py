@@ -158,6 +158,8 @@ KEYS = {
     "left": "\x1b[D",
     "pagedown": "\x1b[6~",
     "pageup": "\x1b[5~",
+    "ctrl+pagedown": "\x1b[6;5~",  # scrolls a list a page to the right
+    "ctrl+pageup": "\x1b[5;5~",
 }
 
 
@@ -226,8 +228,9 @@ class PtyApp:
         """A position in the stream: `wait_for` looks only at what was written after it."""
         return len(self.raw)
 
-    def text(self, since: int = 0) -> str:
-        return visible_text(self.raw[since:].decode("utf-8", errors="replace"))
+    def text(self, since: int = 0, until: int | None = None) -> str:
+        """What was drawn between two marks, as `visible_text` gives it."""
+        return visible_text(self.raw[since:until].decode("utf-8", errors="replace"))
 
     def press(self, *keys: str) -> None:
         for key in keys:
@@ -248,6 +251,19 @@ class PtyApp:
             time.sleep(POLL_SECONDS)
         tail = self.text(since)[-2000:]
         raise AssertionError(f"gave up waiting for {what} ({needle!r}); drawn since:\n{tail}")
+
+    def wait_quiet(self, quiet: float = 0.3, seconds: float = WAIT_SECONDS) -> None:
+        """Until the app has written nothing for `quiet` seconds: a key's redraw is done."""
+        deadline = time.monotonic() + seconds
+        size, since = self.mark(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self.mark()
+            if now != size:
+                size, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+        raise AssertionError(f"the app kept drawing for {seconds} s")
 
     def wait_exit(self, seconds: float = 30) -> int | None:
         try:

@@ -28,7 +28,7 @@ from ualscope.core.record_view import short_time
 from .detail import RecordDetail
 from .line_list import LineList
 from .records import RecordTable
-from .text import block, fit, safe
+from .text import fit, safe, safe_lines
 
 if TYPE_CHECKING:
     from ualscope.core.case import Case
@@ -314,7 +314,7 @@ class FullValues(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="full-values"):
-            yield Static(block(self.text))
+            yield Static(safe_lines([self.text]))  # not escaped a second time
 
 
 class ContextRecords(Screen[None]):

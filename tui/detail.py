@@ -12,7 +12,7 @@ from textual.widgets import Footer, Static
 from ualscope.core.case import Case
 from ualscope.core.record_view import normalised_fields
 
-from .text import block, content, safe
+from .text import block, content, safe, safe_lines
 
 
 class RecordDetail(Screen[None]):
@@ -49,7 +49,7 @@ class RecordDetail(Screen[None]):
             original = f"(the original record could not be re-read: {error})"
         with VerticalScroll(id="detail-body"):
             yield Static(content("Record " + index.record_id(self.row)), classes="title")
-            yield Static(block("\n".join(lines)), id="detail-fields")
+            yield Static(safe_lines(lines), id="detail-fields")  # each value safe() once
             yield Static(
                 content("Original record, as the evidence file holds it:"), classes="title"
             )

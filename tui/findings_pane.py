@@ -109,11 +109,13 @@ class FindingsPane(CasePane):
             span = to_iso(finding.start)
             if finding.end is not None and finding.end != finding.start:
                 span += " .. " + to_iso(finding.end)
-        records = ", ".join(finding.record_ids[:4])
+        # Record ids are AuditData.Id, evidence like any other field: a forged export's id
+        # carried an OSC 0 sequence straight to the terminal here before it passed safe().
+        records = ", ".join(safe(record_id, limit=80) for record_id in finding.record_ids[:4])
         if len(finding.record_ids) > 4:
             records += f" (+{len(finding.record_ids) - 4} more)"
         lines = [
-            f"{finding.id}  {safe(finding.title, limit=120)}",
+            f"{safe(finding.id, limit=40)}  {safe(finding.title, limit=120)}",
             safe(finding.explanation, limit=400),
             f"mailbox {safe(finding.mailbox, limit=60) or '-'}  time {span or '-'}",
             f"records {records or '-'}",

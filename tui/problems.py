@@ -10,7 +10,7 @@ from textual.widgets import Footer, Static
 
 from ualscope.core.ingest.loader import LoadResult
 
-from .text import block, safe
+from .text import safe, safe_lines
 
 
 def problem_lines(result: LoadResult) -> list[str]:
@@ -43,5 +43,5 @@ class LoadProblems(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(block("\n".join(problem_lines(self.result))))
+            yield Static(safe_lines(problem_lines(self.result)))  # each value safe() once
         yield Footer()

@@ -26,7 +26,7 @@ from .help import HelpScreen
 from .line_list import LineList
 from .panes import PANES
 from .records import RecordTable
-from .text import block, safe
+from .text import safe, safe_lines
 
 if TYPE_CHECKING:
     from ualscope.core.analysis.sessions import Session
@@ -111,7 +111,8 @@ class SessionTimeline(Screen[None]):
         session = self.session
         title = f"Session timeline: {session.kind} {safe(session.key, limit=80)}"
         yield Static(Content(title), id="timeline-title")
-        yield Static(block("\n".join(summary_lines(session))), id="timeline-summary")
+        # Each value went through safe() in summary_lines: not escaped a second time.
+        yield Static(safe_lines(summary_lines(session)), id="timeline-summary")
         yield Static(id="timeline-bar")
         yield RecordTable(id="timeline-records")
         yield Footer()

@@ -7,6 +7,8 @@ Textual does not parse for markup, so `[bold]` or `[@click=app.quit]` in a subje
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
@@ -35,3 +37,12 @@ def content(value: object, limit: int | None = 300) -> Content:
 
 def block(value: object) -> Content:
     return Content(display_block(value))
+
+
+def safe_lines(lines: Iterable[str]) -> Content:
+    r"""Lines whose evidence values already went through `safe()`, joined as they are.
+
+    Not `block()`: escaping again doubles the backslash of every escape, so an ESC in the
+    data would show as `\\x1b`, which is how the four characters `\x1b` typed in data show.
+    """
+    return Content("\n".join(lines))
