@@ -313,7 +313,8 @@ class UalscopeApp(App[None]):
                 )
                 self._save()
 
-        self.push_screen(TextDialog(f"Note on {target.label}", ""), done)
+        # Content: the label is display text already (Target); a str would be escaped again.
+        self.push_screen(TextDialog(Content(f"Note on {target.label}"), ""), done)
 
     def action_suspect(self) -> None:
         from ualscope.core.case_file import toggle_suspect
@@ -332,7 +333,7 @@ class UalscopeApp(App[None]):
         if len(target.suspect_choices) == 1:
             chosen(0)
             return
-        options = [label for _, _, label in target.suspect_choices]
+        options = [Content(label) for _, _, label in target.suspect_choices]  # display text
         self.push_screen(ChoiceDialog("Mark as the attacker's:", options), chosen)
 
     def action_export(self) -> None:

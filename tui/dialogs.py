@@ -1,4 +1,8 @@
-"""Small modal prompts: a line of text (notes, export path) and a choice from a list."""
+"""Small modal prompts: a line of text (notes, export path) and a choice from a list.
+
+A prompt or option given as `str` is sanitised here; one given as `Content` is display text
+already (a target's label, whose values passed safe()) and is shown as it is.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,21 @@ from textual.widgets.option_list import Option
 from .text import safe
 
 
+def shown(text: str | Content, limit: int) -> Content:
+    return text if isinstance(text, Content) else Content(safe(text, limit=limit))
+
+
 class TextDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, prompt: str, value: str) -> None:
+    def __init__(self, prompt: str | Content, value: str) -> None:
         super().__init__()
         self.prompt = prompt
         self.value = value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Content(safe(self.prompt, limit=200)))
+            yield Static(shown(self.prompt, 200))
             yield Input(value=self.value, id="dialog-input")
             yield Static(Content("Enter to confirm, Esc to cancel"), classes="hint")
 
@@ -41,19 +49,16 @@ class TextDialog(ModalScreen[str | None]):
 class ChoiceDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, prompt: str, options: list[str]) -> None:
+    def __init__(self, prompt: str | Content, options: list[str] | list[Content]) -> None:
         super().__init__()
         self.prompt = prompt
         self.options = options
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Content(safe(self.prompt, limit=200)))
+            yield Static(shown(self.prompt, 200))
             yield OptionList(
-                *[
-                    Option(Content(safe(text, limit=70)), id=str(i))
-                    for i, text in enumerate(self.options)
-                ],
+                *[Option(shown(text, 70), id=str(i)) for i, text in enumerate(self.options)],
                 id="dialog-options",
             )
             yield Static(Content("Enter to choose, Esc to cancel"), classes="hint")

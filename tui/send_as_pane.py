@@ -343,7 +343,7 @@ class SendAsPane(CasePane):
         return Target(
             "record",
             send.record_id,
-            f"{send.operation} record {send.record_id}",
+            f"{safe(send.operation, limit=40)} record {safe(send.record_id, limit=60)}",
             tuple(choices),
             send.mailbox_owner_upn,
         )

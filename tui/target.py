@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 class Target:
     kind: MarkKind
     id: str  # record id, context id, session key or finding id (never a row number)
-    label: str  # how the target is named in messages
+    # How the target is named in messages. This label and the choices' labels are display
+    # text: every evidence value in them has passed safe() once, and the app shows them as
+    # they are (escaping them again would show an ESC as `\\x1b`).
+    label: str
     # What `s` can designate as the attacker's, as (suspect kind, value, label) choices:
     # a record offers its address, session, user and app; a context or session itself.
     suspect_choices: tuple[tuple[str, str, str], ...] = field(default=())
@@ -37,4 +40,5 @@ def record_target(index: AuditIndex, row: int) -> Target:
     offered = tuple(
         (kind, value, f"{label} {safe(value, limit=60)}") for kind, value, label in choices if value
     ) + (("record", record_id, "this record only"),)
-    return Target("record", record_id, f"record {record_id}", offered, index.text("mailbox", row))
+    label = f"record {safe(record_id, limit=60)}"
+    return Target("record", record_id, label, offered, index.text("mailbox", row))
