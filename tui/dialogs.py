@@ -6,6 +6,8 @@ already (a target's label, whose values passed safe()) and is shown as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -49,7 +51,7 @@ class TextDialog(ModalScreen[str | None]):
 class ChoiceDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, prompt: str | Content, options: list[str] | list[Content]) -> None:
+    def __init__(self, prompt: str | Content, options: Sequence[str | Content]) -> None:
         super().__init__()
         self.prompt = prompt
         self.options = options
