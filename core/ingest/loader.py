@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..index.audit_index import AuditIndex
@@ -253,12 +253,15 @@ def load(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
     workers: int | None = None,
+    preview: Callable[[AuditIndex], None] | None = None,
 ) -> LoadResult:
     """Load every file named (folders recursively) into one deduplicated, time-ordered index.
 
     Large CSV exports are parsed in byte ranges by `workers` processes (default: one per
     core); a case under 64 MiB is read in this process, where starting workers would cost
-    more than it saves.
+    more than it saves. `preview`, when given, receives indexes of what has loaded so far
+    while workers are still reading (first when the first range is done, then each time
+    that has doubled), so a reader can browse before the load ends.
     """
     targets, skipped = discover(paths)
     files: list[InputFile] = []
@@ -273,7 +276,8 @@ def load(
         if count > 1 and sum(info.size for info in files) >= SPLIT_MIN_BYTES:
             from .parallel import load_in_processes
 
-            parts = load_in_processes(targets, files, count, progress, cancelled)
+            parts_done = None if preview is None else _previewer(files, preview)
+            parts = load_in_processes(targets, files, count, progress, cancelled, parts_done)
         else:
             parts = _load_here(targets, files, progress, cancelled)
         index = merge_parts(parts, files)
@@ -282,6 +286,19 @@ def load(
     # collection so browsing never pauses for a pass over a million strings.
     gc.freeze()
     return LoadResult(index, files, skipped)
+
+
+def _previewer(
+    files: list[InputFile], preview: Callable[[AuditIndex], None]
+) -> Callable[[list[Part]], None]:
+    def show(parts: list[Part]) -> None:
+        # Copies: merging counts records and duplicates into the files' accounts, which
+        # belong to the final merge alone.
+        index = merge_parts(parts, [replace(info) for info in files])
+        attach_evidence(index, files)
+        preview(index)
+
+    return show
 
 
 def _load_here(

@@ -12,6 +12,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -24,8 +27,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from ..index.part import Part, PartBuilder
+from ..index.part import Part
 from . import split
+from .cutter import cut_and_hash
 from .detect import detect
 from .evidence import SNIFF_BYTES, sha256_file
 from .inputs import InputFile
@@ -39,7 +43,7 @@ from .loader import (
 )
 from .readers import ByteRange, splittable
 from .rows import NotAnAuditExport
-from .split import Boundary, first_data_row, next_row_start, plan_targets
+from .split import Boundary, first_data_row
 
 # How often the parent wakes to drain progress and check for cancellation: 10 Hz.
 POLL_SECONDS = 0.1
@@ -47,21 +51,28 @@ POLL_SECONDS = 0.1
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of work for a worker: a whole file, or one range of a large one."""
+    """One piece of work for a worker: a whole file, or one row-aligned range of a large one."""
 
     file_index: int
     path: Path
     shown: str
     span: ByteRange | None
-    hash_file: bool  # False when the parent hashes a split file in one sequential pass
-    # For a range after a file's first: span.start is only a target, and the worker finds
-    # the first row starting at or after it by scanning from this, the first data row.
-    body: Boundary | None = None
+    hash_file: bool  # False for a range: the parent hashes the file as it cuts it
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.file_index, self.span.start if self.span else 0)
 
+    def bytes(self, size: int) -> int:
+        if self.span is None:
+            return size
+        return (size if self.span.end is None else self.span.end) - self.span.start
+
+
+# A range of ~128 MiB is ~80,000 Purview rows, ~5 s of one core's parsing: small enough that
+# the explorer can show a first part of a 1.6 GB case early and both workers finish within
+# seconds of each other, large enough that the 13 parts of such a case cost little to merge.
+RANGE_BYTES = 128 * 1024 * 1024
 
 _progress_queue: Any = None
 _cancel_event: Any = None
@@ -75,17 +86,7 @@ def _init_worker(progress_queue: Any, cancel_event: Any) -> None:
 
 def _run_unit(unit: Unit, size: int) -> tuple[tuple[int, int], Part, InputFile]:
     info = InputFile(path=unit.shown, size=size)
-    span = unit.span
-    if span is not None and unit.body is not None:
-        with open(unit.path, "rb") as handle:
-            found = next_row_start(handle, unit.body.offset, unit.body.line, span.start)
-        stop = size if span.end is None else span.end
-        if found is None or found.offset >= stop:
-            # No row starts in this range: the previous range's reader reads on through it.
-            at = size if found is None else found.offset
-            return unit.key, PartBuilder(unit.file_index).finish(0, at, start_offset=at), info
-        span = ByteRange(found.offset, span.end, found.line, 1)
-    start = span.start if span else 0
+    start = unit.span.start if unit.span else 0
 
     def on_rows(rows: int, position: int) -> None:
         if _cancel_event is not None and _cancel_event.is_set():
@@ -96,30 +97,15 @@ def _run_unit(unit: Unit, size: int) -> tuple[tuple[int, int], Part, InputFile]:
                 _progress_queue.put_nowait((unit.key, rows, position - start))
 
     with collector_paused():
-        part = read_part(unit.path, info, unit.file_index, span, on_rows, hash_file=unit.hash_file)
+        part = read_part(
+            unit.path, info, unit.file_index, unit.span, on_rows, hash_file=unit.hash_file
+        )
     return unit.key, part, info
 
 
-def plan_units(targets: list[tuple[Path, str]], files: list[InputFile], workers: int) -> list[Unit]:
-    units: list[Unit] = []
-    for index, ((path, shown), info) in enumerate(zip(targets, files, strict=True)):
-        planned = _ranges(path, info, workers)
-        if planned is None:
-            units.append(Unit(index, path, shown, None, True))
-            continue
-        body, starts = planned
-        ends: list[int | None] = [*starts[1:], None]
-        units.append(Unit(index, path, shown, ByteRange(body.offset, ends[0], body.line, 1), False))
-        units.extend(
-            Unit(index, path, shown, ByteRange(start, end, 0, 1), False, body)
-            for start, end in zip(starts[1:], ends[1:], strict=True)
-        )
-    return units
-
-
-def _ranges(path: Path, info: InputFile, workers: int) -> tuple[Boundary, list[int]] | None:
-    """The first data row and each range's target start (the first range's is the row)."""
-    if info.size < split.SPLIT_MIN_BYTES:
+def first_row_if_splittable(path: Path, size: int) -> Boundary | None:
+    """The first data row of a file worth cutting into ranges, or None to read it whole."""
+    if size < split.SPLIT_MIN_BYTES:
         return None
     try:
         with open(path, "rb") as handle:
@@ -128,11 +114,10 @@ def _ranges(path: Path, info: InputFile, workers: int) -> tuple[Boundary, list[i
         return None  # the worker reading it whole will say why
     if not splittable(detection):
         return None
-    body = first_data_row(path, detection.header_offset, detection.header_line)
-    if body is None:
-        return None
-    targets = plan_targets(info.size, body.offset, workers)
-    return (body, [body.offset, *targets]) if targets else None
+    return first_data_row(path, detection.header_offset, detection.header_line)
+
+
+PartsDone = Callable[[list[Part]], None]
 
 
 def load_in_processes(
@@ -141,16 +126,26 @@ def load_in_processes(
     workers: int,
     progress: ProgressCallback | None,
     cancelled: CancelCheck | None,
+    parts_done: PartsDone | None = None,
 ) -> list[Part]:
-    units = plan_units(targets, files, workers)
+    """Parse every file in worker processes; large CSV files range by range as they are cut.
+
+    `parts_done`, when given, is called with the parts finished so far (in load order) when
+    the first finishes and each time the bytes finished have doubled since: a preview of
+    the case for a reader who should not wait for the whole of it.
+    """
     # Spawn, not fork: the caller may be a TUI with threads, and fork copies locked locks.
     context = multiprocessing.get_context("spawn")
     progress_queue = context.Queue(maxsize=10_000)
     cancel_event = context.Event()
+    stop_cutting = threading.Event()
     results: dict[tuple[int, int], tuple[Part, InputFile]] = {}
     positions: dict[tuple[int, int], tuple[int, int]] = {}
     bytes_total = sum(info.size for info in files)
-    split_files = sorted({u.file_index for u in units if not u.hash_file})
+    units: list[Unit] = []
+    ranges: queue.Queue[tuple[int, ByteRange]] = queue.Queue()
+    cuts: dict[int, Future[str]] = {}
+    previewed_bytes = 0
     with (
         ProcessPoolExecutor(
             workers,
@@ -158,21 +153,50 @@ def load_in_processes(
             initializer=_init_worker,
             initargs=(progress_queue, cancel_event),
         ) as pool,
-        ThreadPoolExecutor(1) as hasher,
+        ThreadPoolExecutor(1) as cutter,
     ):
-        # hashlib releases the GIL on large updates: hashing here overlaps the parse.
-        hashes = {i: hasher.submit(sha256_file, targets[i][0]) for i in split_files}
-        pending: set[Future[tuple[tuple[int, int], Part, InputFile]]] = {
-            pool.submit(_run_unit, unit, files[unit.file_index].size) for unit in units
-        }
-        while pending:
-            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        pending: set[Future[tuple[tuple[int, int], Part, InputFile]]] = set()
+
+        def submit(unit: Unit) -> None:
+            units.append(unit)
+            pending.add(pool.submit(_run_unit, unit, files[unit.file_index].size))
+
+        for index, ((path, shown), info) in enumerate(zip(targets, files, strict=True)):
+            body = first_row_if_splittable(path, info.size)
+            if body is None:
+                submit(Unit(index, path, shown, None, True))
+                continue
+            # Ranges no larger than a worker's share, so a file just over the split size
+            # still keeps every worker busy.
+            share = -(-(info.size - body.offset) // workers)
+            cuts[index] = cutter.submit(
+                cut_and_hash,
+                path,
+                body,
+                max(1, min(RANGE_BYTES, share)),
+                _queue_ranges(ranges, index),
+                stop_cutting.is_set,
+            )
+        while pending or not all(cut.done() for cut in cuts.values()) or not ranges.empty():
+            while True:
+                try:
+                    index, span = ranges.get_nowait()
+                except queue.Empty:
+                    break
+                path, shown = targets[index]
+                submit(Unit(index, path, shown, span, False))
+            if pending:
+                done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            else:
+                done = set()
+                time.sleep(POLL_SECONDS / 10)  # only ranges still to be cut
             for future in done:
                 key, part, info = future.result()
                 results[key] = (part, info)
             _drain(progress_queue, positions)
             if cancelled is not None and cancelled():
                 cancel_event.set()
+                stop_cutting.set()
                 for future in pending:
                     future.cancel()
                 raise Cancelled()
@@ -181,10 +205,34 @@ def load_in_processes(
                 rows = sum(r for r, _ in positions.values())
                 finished = len({k[0] for k in results})
                 progress(LoadProgress(len(files), finished, bytes_total, done_bytes, rows, ""))
-        for index, future_hash in hashes.items():
-            files[index].sha256 = future_hash.result()
-        units = _resplit_bad_seams(pool, units, results, files)
+            if parts_done is not None and done and (pending or not _all_cut(cuts)):
+                finished_bytes = sum(
+                    u.bytes(files[u.file_index].size) for u in units if u.key in results
+                )
+                if finished_bytes >= 2 * previewed_bytes:
+                    previewed_bytes = finished_bytes
+                    parts_done([results[key][0] for key in sorted(results)])
+        unreadable = set()
+        for index, cut in cuts.items():
+            try:
+                files[index].sha256 = cut.result()
+            except OSError:
+                unreadable.add(index)  # read again whole: the worker will say what failed
+        units = _resplit_bad_seams(pool, units, results, files, unreadable)
     return _combine(units, results, files)
+
+
+def _queue_ranges(
+    ranges: queue.Queue[tuple[int, ByteRange]], index: int
+) -> Callable[[ByteRange], None]:
+    def found(span: ByteRange) -> None:
+        ranges.put((index, span))
+
+    return found
+
+
+def _all_cut(cuts: dict[int, Future[str]]) -> bool:
+    return all(cut.done() for cut in cuts.values())
 
 
 def _resplit_bad_seams(
@@ -192,6 +240,7 @@ def _resplit_bad_seams(
     units: list[Unit],
     results: dict[tuple[int, int], tuple[Part, InputFile]],
     files: list[InputFile],
+    unreadable: set[int],
 ) -> list[Unit]:
     """Re-read whole any file whose ranges do not meet exactly.
 
@@ -205,18 +254,17 @@ def _resplit_bad_seams(
     for unit, following in pairwise(ordered):
         if following.file_index != unit.file_index:
             continue
-        ended, began = results[unit.key][0].end_offset, results[following.key][0].start_offset
-        # A range with no row start in it begins at the end of the file: the range before it
-        # must then have read on to the end.
-        size = files[unit.file_index].size
-        if (ended < size) if began >= size else (ended != began):
+        if results[unit.key][0].end_offset != results[following.key][0].start_offset:
             bad.add(unit.file_index)
+    bad |= unreadable
     if not bad:
         return units
     kept = [u for u in units if u.file_index not in bad]
     for key in [k for k in results if k[0] in bad]:
         del results[key]
-    redo = [Unit(i, units_path(units, i), files[i].path, None, False) for i in sorted(bad)]
+    redo = [
+        Unit(i, units_path(units, i), files[i].path, None, i in unreadable) for i in sorted(bad)
+    ]
     sizes = [files[u.file_index].size for u in redo]
     for key, part, info in pool.map(_run_unit, redo, sizes):
         info.notes.append(

@@ -1,10 +1,9 @@
-"""Finding where the byte ranges of a large CSV export start: on row boundaries.
+"""Row boundaries of a CSV export found from quote parity, without parsing.
 
 In RFC 4180 CSV a newline ends a row exactly when the number of quote characters before it
-is even: doubled quotes inside a field add two and keep the parity. So one pass of
-`bytes.count` (C speed, several GB/s) over the prefix gives an exact cut without parsing,
-even when AuditData is pretty-printed across lines. The same pass counts newlines, so the
-worker that starts mid-file numbers its lines as if it had read from the top.
+is even: doubled quotes inside a field add two and keep the parity, even when AuditData is
+pretty-printed across lines. `next_row_start` finds the first data row after the header;
+cutter.py applies the same rule in one streaming pass to cut a large file into ranges.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ SCAN_CHUNK = 16 * 1024 * 1024
 # Below this size a file is parsed by one process: starting a worker costs ~0.2 s, which a
 # 64 MiB file (~40,000 Purview rows, ~1 s of parsing) barely repays.
 SPLIT_MIN_BYTES = 64 * 1024 * 1024
-# Scanning a byte for quote parity costs about this fraction of parsing it (a parse runs at
-# ~16 MB/s per core on these machines, a scan at 400 MB/s or more).
-SCAN_COST = 0.04
 
 
 @dataclass(frozen=True)
@@ -59,28 +55,6 @@ def next_row_start(handle: BinaryIO, start: int, start_line: int, target: int) -
         quotes += chunk.count(b'"', cursor)
         position += len(chunk)
     return None
-
-
-def plan_targets(size: int, body_start: int, parts: int) -> list[int]:
-    """Where each range after the first should start looking for its first row.
-
-    The worker of range k scans the file from the first data row up to its target for
-    quote parity and line count, then starts at the next row boundary; the worker of range
-    k - 1 stops at the first row starting at or after the same target, so both meet there
-    without talking. Scanning runs at disk speed, parsing at ~16 MB/s, so the scan costs
-    the later workers a few percent: the targets sit that much earlier to even the work.
-    """
-    if parts <= 1 or size - body_start < SPLIT_MIN_BYTES:
-        return []
-    body = size - body_start
-    # Range k holds weight 1 + k * SCAN_COST of scanning on top of its parsing.
-    weights = [1.0 / (1.0 + k * SCAN_COST) for k in range(parts)]
-    total = sum(weights)
-    targets, covered = [], 0.0
-    for weight in weights[:-1]:
-        covered += weight / total
-        targets.append(body_start + int(body * covered))
-    return targets
 
 
 def first_data_row(path: Path, header_offset: int, header_line: int) -> Boundary | None:

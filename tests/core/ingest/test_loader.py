@@ -127,10 +127,11 @@ def test_parallel_ranges_give_the_same_index_as_one_process(
     pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'line1\n"two"'})
     rows.insert(1_500, pretty)
     path = write_purview(tmp_path / "big.csv", rows)
-    text = path.read_text(encoding="utf-8").replace(
-        purview_row(pretty), purview_row(pretty).replace(',"{', ',"{\r\n  ')
-    )
-    path.write_text(text, encoding="utf-8")
+    # Bytes, not text: reading text would turn every CRLF into LF and miss the row.
+    row = purview_row(pretty).encode("utf-8")
+    data = path.read_bytes()
+    assert row in data
+    path.write_bytes(data.replace(row, row.replace(b',"{', b',"{\r\n  ')))
     (tmp_path / "bad.csv").write_text(PURVIEW_HEADER + "x,y\r\n", encoding="utf-8")
     monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)

@@ -1,0 +1,107 @@
+"""Cutting a large CSV export into row-aligned ranges while hashing it, in one pass."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import itertools
+import tempfile
+from pathlib import Path
+
+import pytest
+from core.ingest.test_loader import purview_row, records, write_purview
+from factories import mailbox_record
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ualscope.core.ingest import loader as loader_module
+from ualscope.core.ingest import parallel, split
+from ualscope.core.ingest.cutter import cut_and_hash
+from ualscope.core.ingest.evidence import sha256_file
+from ualscope.core.ingest.loader import load
+from ualscope.core.ingest.readers import ByteRange
+
+
+def row_starts(path: Path) -> dict[int, int]:
+    """Offset -> physical line of every data row, as Python's csv module splits the rows."""
+    starts: dict[int, int] = {}
+    with open(path, "rb") as handle:
+        lines = handle.readlines()
+    offsets = [0]
+    for raw in lines:
+        offsets.append(offsets[-1] + len(raw))
+    reader = csv.reader(io.StringIO(b"".join(lines).decode("utf-8"), newline=""))
+    next(reader)
+    while True:
+        at = reader.line_num  # lines consumed so far: the next row starts on the next one
+        try:
+            next(reader)
+        except StopIteration:
+            return starts
+        starts[offsets[at]] = at + 1
+
+
+@functools.cache
+def pretty_case_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return _pretty_case(Path(folder)).read_bytes()
+
+
+def pretty_case(folder: Path) -> Path:
+    path = folder / "case.csv"
+    path.write_bytes(pretty_case_bytes())
+    return path
+
+
+def _pretty_case(tmp_path: Path) -> Path:
+    rows = records(300)
+    pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'a\n"b"\nc'})
+    rows.insert(150, pretty)
+    path = write_purview(tmp_path / "case.csv", rows)
+    row = purview_row(pretty).encode("utf-8")
+    data = path.read_bytes()
+    assert row in data
+    path.write_bytes(data.replace(row, row.replace(b',"{', b',"{\r\n  ')))
+    return path
+
+
+@settings(max_examples=25, deadline=None)
+@given(range_bytes=st.integers(min_value=1, max_value=60_000))
+def test_ranges_tile_the_body_on_row_starts_with_their_line_numbers(
+    tmp_path_factory: pytest.TempPathFactory, range_bytes: int
+) -> None:
+    path = pretty_case(tmp_path_factory.mktemp("cut"))
+    data = path.read_bytes()
+    body = split.first_data_row(path, 0, 1)
+    assert body is not None
+    found: list[ByteRange] = []
+    digest = cut_and_hash(path, body, range_bytes, found.append)
+    assert digest == sha256_file(path)
+    starts = row_starts(path)
+    assert found[0].start == body.offset and found[-1].end is None
+    for this, following in itertools.pairwise(found):
+        assert this.end == following.start  # contiguous, nothing read twice or skipped
+        assert this.end is not None and this.end - this.start >= min(range_bytes, 1)
+    for span in found:
+        assert starts[span.start] == span.first_line  # a true row start, with its line
+    # Ranges are never cut inside the pretty-printed row, whatever the size asked.
+    pretty_at = data.index(b'"{\r\n  ')
+    assert not any(pretty_at < span.start < pretty_at + 400 for span in found)
+
+
+def test_a_large_file_is_read_in_ranges_and_previewed_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_purview(tmp_path / "big.csv", records(4_000))
+    monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "RANGE_BYTES", path.stat().st_size // 10)
+    previews: list[int] = []
+    shared = load([path], workers=2, preview=lambda index: previews.append(len(index)))
+    alone = load([path], workers=1)
+    assert len(shared.index) == len(alone.index) == 4_000
+    assert shared.files[0].sha256 == alone.files[0].sha256
+    assert shared.files[0].data_rows == 4_000
+    assert previews and previews == sorted(previews) and previews[-1] < 4_000
+    assert all(p > 0 for p in previews)
