@@ -19,7 +19,7 @@ from .dialogs import ChoiceDialog, TextDialog
 from .header import CaseHeader
 from .help import HelpScreen
 from .line_list import LineList
-from .messages import CaseLoaded, LoadFailed, LoadProgressed
+from .messages import CaseLoaded, CasePreviewed, LoadFailed, LoadProgressed
 from .pane import CasePane
 from .panes import PANES, make_panes
 from .target import Target
@@ -27,6 +27,7 @@ from .target import Target
 if TYPE_CHECKING:
     from ualscope.core.case import Case
     from ualscope.core.case_file import CaseFile, SuspectKind
+    from ualscope.core.index.audit_index import AuditIndex
     from ualscope.core.ingest.loader import LoadProgress
 
 # Startup is a feature: this module imports Textual and nothing heavy. numpy, pydantic and
@@ -65,6 +66,7 @@ class UalscopeApp(App[None]):
         self.opening_note = note
         self.case_path_option = case_path
         self.case: Case | None = None
+        self.preview_case: Case | None = None  # part of a large case, while it loads
         self.case_file: CaseFile | None = None
         self.case_path: Path | None = None
         self._cancel = False
@@ -106,6 +108,10 @@ class UalscopeApp(App[None]):
         self._panes_ready = True
         if self.case is not None:
             self._show_case(self.case)
+        elif self.preview_case is not None:
+            from .records import RecordsPane
+
+            self.query_one(RecordsPane).load(self.preview_case.index, preview=True)
 
     def _show_tabs(self, current: str) -> None:
         # The current pane is marked with a symbol, not only a colour (NO_COLOR, 16 colours).
@@ -122,11 +128,19 @@ class UalscopeApp(App[None]):
         from ualscope.core.ingest.loader import Cancelled, load
 
         try:
-            result = load(self.paths, progress=self._on_progress, cancelled=lambda: self._cancel)
+            result = load(
+                self.paths,
+                progress=self._on_progress,
+                cancelled=lambda: self._cancel,
+                preview=self._on_preview,
+            )
         except Cancelled:
             self.post_message(LoadFailed("load cancelled: nothing was kept"))
             return
         self.post_message(CaseLoaded(Case(result)))
+
+    def _on_preview(self, index: AuditIndex) -> None:
+        self.post_message(CasePreviewed(index))
 
     def _on_progress(self, progress: LoadProgress) -> None:
         now = time.perf_counter()
@@ -148,6 +162,20 @@ class UalscopeApp(App[None]):
             )
         )
 
+    def on_case_previewed(self, message: CasePreviewed) -> None:
+        """Browse what has loaded of a large case; analyses and triage wait for all of it."""
+        from ualscope.core.case import Case
+        from ualscope.core.ingest.loader import LoadResult
+
+        from .records import RecordsPane
+
+        if self.case is not None:
+            return
+        index = message.index
+        self.preview_case = Case(LoadResult(index, index.files))
+        if self._panes_ready:  # otherwise _mount_panes shows it
+            self.query_one(RecordsPane).load(index, preview=True)
+
     def on_load_failed(self, message: LoadFailed) -> None:
         self.query_one("#load-bar").display = False
         self.query_one("#case-header", CaseHeader).update(Content(message.reason))
@@ -156,6 +184,7 @@ class UalscopeApp(App[None]):
         self.loaded_at = time.perf_counter()
         self.query_one("#load-bar").display = False
         self.case = message.case
+        self.preview_case = None
         if self._panes_ready:
             self._show_case(message.case)
 
@@ -261,10 +290,11 @@ class UalscopeApp(App[None]):
         from .records import RecordTable
 
         source = message.source
-        if self.case is not None and isinstance(source, RecordTable):
+        case = self.case or self.preview_case
+        if case is not None and isinstance(source, RecordTable):
             row = source.current_row
             if row is not None:
-                self.push_screen(RecordDetail(self.case, row))
+                self.push_screen(RecordDetail(case, row))
 
     # -- triage ------------------------------------------------------------------------
     def _target(self) -> Target | None:

@@ -9,6 +9,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from ualscope.core.case import Case
+    from ualscope.core.index.audit_index import AuditIndex
     from ualscope.core.ingest.loader import LoadProgress
 
 
@@ -24,6 +25,13 @@ class CaseLoaded(Message):
     """The evidence is loaded and indexed."""
 
     case: Case
+
+
+@dataclass
+class CasePreviewed(Message):
+    """Part of a large case has loaded: the records read so far, for browsing meanwhile."""
+
+    index: AuditIndex
 
 
 @dataclass

@@ -123,6 +123,7 @@ class RecordsPane(CasePane):
         self._base: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._sort = 0  # position in RECORD_COLUMNS; 0 is time
         self._mode = ""
+        self.preview = False  # showing what has loaded so far of a large case
 
     def compose(self) -> ComposeResult:
         yield Input(id="records-input", classes="hidden")
@@ -148,11 +149,28 @@ class RecordsPane(CasePane):
             return None
         return record_target(self.index, row)
 
-    def load(self, index: AuditIndex) -> None:
+    def load(self, index: AuditIndex, *, preview: bool = False) -> None:
+        """Show `index`: a preview while a large case loads, then the case itself.
+
+        The filter and the record under the cursor carry over from one index to the next
+        (rows differ between them; record ids do not), so browsing goes on as more loads.
+        """
+        previous = self.index
+        at = self.table.current_row
+        record = previous.record_id(at) if previous is not None and at is not None else None
         self.index = index
+        self.preview = preview
         self._base = np.arange(len(index), dtype=np.int64)
-        self._apply(keep=None)
-        self.table.focus()
+        if self.query_text:
+            try:
+                self._base = evaluate(index, parse_query(self.query_text))
+            except QueryError:
+                self.query_text = ""
+        self._matches = None
+        keep = index.row_of(record) if record is not None else None
+        self._apply(keep=keep)
+        if previous is None:
+            self.table.focus()
 
     # -- view --------------------------------------------------------------------------
     def _apply(self, keep: int | None) -> None:
@@ -177,6 +195,8 @@ class RecordsPane(CasePane):
             )
         column = RECORD_COLUMNS[abs(self._sort)]
         parts.append(f"sorted by {column.title}{' (reversed)' if self._sort < 0 else ''}")
+        if self.preview:
+            parts.insert(0, "LOADING: the records read so far")
         if error:
             parts = [error]
         self.query_one("#records-status", Static).update(Content("  |  ".join(parts)))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 from conftest import SAMPLE_CASE
+from textual import work
 
 from ualscope.core.case_file import load_case
 from ualscope.tui.app import UalscopeApp
 from ualscope.tui.detail import RecordDetail
 from ualscope.tui.help import HelpScreen
 from ualscope.tui.line_list import LineList
+from ualscope.tui.messages import CaseLoaded
 from ualscope.tui.records import RecordsPane, RecordTable
 
 
@@ -154,3 +158,52 @@ async def test_a_pane_key_before_the_panes_exist_is_kept_for_them(tmp_path: Path
         await opened(app, pilot)
         await pilot.pause()
         assert app.query_one("#panes").current == "sessions"  # type: ignore[attr-defined]
+
+
+class HeldLoadApp(UalscopeApp):
+    """Shows one file of the sample case as a preview, then loads the whole when released."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_evidence(self) -> None:
+        from ualscope.core.case import Case
+        from ualscope.core.ingest.loader import load
+
+        first = sorted((SAMPLE_CASE / "purview").glob("*.csv"))[0]
+        self._on_preview(load([first], workers=1).index)
+        self.release.wait(timeout=60)
+        self.post_message(CaseLoaded(Case(load(self.paths, workers=1))))
+
+
+async def test_browsing_starts_on_what_has_loaded_and_carries_over(tmp_path: Path) -> None:
+    app = HeldLoadApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            tables = app.query(RecordTable)
+            if tables and tables.first().count:
+                break
+        table = app.query_one(RecordTable)
+        pane = app.query_one(RecordsPane)
+        assert app.case is None and pane.preview
+        partial = table.count
+        assert "LOADING" in str(app.query_one("#records-status").render())
+        await pilot.press("f", *"op:MailItemsAccessed", "enter")
+        await pilot.press("j", "j")
+        record = pane.index.record_id(table.current_row)  # type: ignore[union-attr,arg-type]
+        await pilot.press("enter")  # the detail view works on the preview too
+        assert isinstance(app.screen, RecordDetail)
+        await pilot.press("escape")
+        await pilot.press("m")  # triage waits for the whole case: nothing happens
+        assert app.case_file is None
+        app.release.set()
+        await opened(app, pilot)
+        assert not pane.preview and table.count > 0
+        index = app.case.index  # type: ignore[union-attr]
+        assert len(index) > partial
+        assert index.record_id(table.current_row) == record  # type: ignore[arg-type]
+        assert all(index.text("operation", int(r)) == "MailItemsAccessed" for r in table.rows)
+        assert "LOADING" not in str(app.query_one("#records-status").render())
