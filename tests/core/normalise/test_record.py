@@ -187,7 +187,7 @@ def test_missing_id_and_missing_time_are_refused_with_reasons() -> None:
         FileNormaliser().normalise(raw, None)
     raw = bind_record()
     del raw["CreationTime"]
-    with pytest.raises(Unusable, match="no (usable )?CreationTime"):
+    with pytest.raises(Unusable, match=r"no (usable )?CreationTime"):
         FileNormaliser().normalise(raw, None)
 
 
