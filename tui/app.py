@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -75,6 +76,7 @@ class UalscopeApp(App[None]):
         self.loaded_at: float | None = None
         self._panes_ready = False
         self._wanted_pane = "records"
+        self._first_frame = threading.Event()
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -91,9 +93,11 @@ class UalscopeApp(App[None]):
         if self.opening_note:
             self.notify(self.opening_note, markup=False, timeout=6)
         self._started = time.perf_counter()
-        # Both wait for the first frame: the loading thread's first act is importing numpy
-        # and the analyses, and a thread holding the GIL for that delays the first paint.
-        self.call_after_refresh(self.load_evidence)
+        # The loading thread starts now (so the load is a worker from the first moment) but
+        # waits for the first frame: its first act is importing numpy and the analyses, and
+        # a thread holding the GIL for that delays the first paint.
+        self.load_evidence()
+        self.call_after_refresh(self._first_frame.set)
         self.call_after_refresh(self._mount_panes)
 
     async def _mount_panes(self) -> None:
@@ -124,6 +128,7 @@ class UalscopeApp(App[None]):
     # -- loading -----------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load")
     def load_evidence(self) -> None:
+        self._first_frame.wait(timeout=2.0)
         from ualscope.core.case import Case
         from ualscope.core.ingest.loader import Cancelled, load
 
