@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 UALSCOPE = Path(sys.executable).with_name("ualscope")
 
-LOADED = re.compile(rb"[\d,]+ records")  # the header once the case is loaded
+# The header once the case is loaded ("N records, M mailboxes"), not the progress bar.
+LOADED = re.compile(rb"[\d,]+ records, ")
 
 
 class Terminal:
@@ -49,6 +50,7 @@ class Terminal:
         ioctl(fd, TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.pid, self.fd = pid, fd
         self.seen = b""
+        self.closed = False
 
     def read(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.fd], [], [], timeout)
@@ -57,7 +59,9 @@ class Terminal:
         try:
             chunk = os.read(self.fd, 1 << 16)
         except OSError:
-            return b""
+            # The app has exited: say so instead of spinning on a dead terminal.
+            self.closed = True
+            raise SystemExit("the app exited; its last output:\n" + self.tail()) from None
         self.seen += chunk
         return chunk
 
@@ -89,6 +93,9 @@ class Terminal:
         """Read until nothing has arrived for `quiet` seconds."""
         while self.read(quiet):
             pass
+
+    def tail(self) -> str:
+        return self.seen[-2000:].decode("utf-8", "replace")
 
     def close(self) -> None:
         os.write(self.fd, b"q")

@@ -261,7 +261,7 @@ def load(
     core); a case under 64 MiB is read in this process, where starting workers would cost
     more than it saves. `preview`, when given, receives indexes of what has loaded so far
     while workers are still reading (first when the first range is done, then each time
-    that has doubled), so a reader can browse before the load ends.
+    that has grown fourfold), so a reader can browse before the load ends.
     """
     targets, skipped = discover(paths)
     files: list[InputFile] = []
