@@ -142,7 +142,9 @@ class UalscopeApp(App[None]):
         except Cancelled:
             self.post_message(LoadFailed("load cancelled: nothing was kept"))
             return
-        self.post_message(CaseLoaded(Case(result)))
+        case = Case(result)
+        case.prepare()  # here, not on the screen's thread (seconds on a large case)
+        self.post_message(CaseLoaded(case))
 
     def _on_preview(self, index: AuditIndex) -> None:
         self.post_message(CasePreviewed(index))
