@@ -10,8 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from core.ingest.test_loader import purview_row, records, write_purview
-from factories import mailbox_record
+from core.ingest.test_loader import records, write_purview, write_purview_with_pretty_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,15 +54,7 @@ def pretty_case(folder: Path) -> Path:
 
 
 def _pretty_case(tmp_path: Path) -> Path:
-    rows = records(300)
-    pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'a\n"b"\nc'})
-    rows.insert(150, pretty)
-    path = write_purview(tmp_path / "case.csv", rows)
-    row = purview_row(pretty).encode("utf-8")
-    data = path.read_bytes()
-    assert row in data
-    path.write_bytes(data.replace(row, row.replace(b',"{', b',"{\r\n  ')))
-    return path
+    return write_purview_with_pretty_row(tmp_path / "case.csv", records(300), 150)
 
 
 @settings(max_examples=25, deadline=None)

@@ -37,6 +37,18 @@ def write_purview(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
+def write_purview_with_pretty_row(path: Path, rows: list[dict[str, Any]], at: int) -> Path:
+    """A Purview CSV whose row `at` has its AuditData pretty-printed across lines."""
+    pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'line1\n"two"'})
+    write_purview(path, [*rows[:at], pretty, *rows[at:]])
+    # Bytes, not text: reading text would turn every CRLF into LF and miss the row.
+    row = purview_row(pretty).encode("utf-8")
+    data = path.read_bytes()
+    assert row in data
+    path.write_bytes(data.replace(row, row.replace(b',"{', b',"{\r\n  ')))
+    return path
+
+
 def records(n: int, start_hour: int = 8) -> list[dict[str, Any]]:
     return [
         bind(
@@ -122,16 +134,8 @@ def test_progress_is_reported_and_a_load_can_be_cancelled(tmp_path: Path) -> Non
 def test_parallel_ranges_give_the_same_index_as_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = records(3_000)
     # A multi-line AuditData (the -Formatted shape) must not confuse the range cutter.
-    pretty = mailbox_record("Send", "2022-03-28T09:30:00", Item={"Subject": 'line1\n"two"'})
-    rows.insert(1_500, pretty)
-    path = write_purview(tmp_path / "big.csv", rows)
-    # Bytes, not text: reading text would turn every CRLF into LF and miss the row.
-    row = purview_row(pretty).encode("utf-8")
-    data = path.read_bytes()
-    assert row in data
-    path.write_bytes(data.replace(row, row.replace(b',"{', b',"{\r\n  ')))
+    write_purview_with_pretty_row(tmp_path / "big.csv", records(3_000), 1_500)
     (tmp_path / "bad.csv").write_text(PURVIEW_HEADER + "x,y\r\n", encoding="utf-8")
     monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
