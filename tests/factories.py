@@ -157,3 +157,20 @@ def build_index(files: dict[str, list[dict[str, Any]]]) -> AuditIndex:
             builder.add(normaliser.normalise(raw, None), line, line * 1000, 999)
         parts.append(builder.finish(len(rows)))
     return merge_parts(parts, infos)
+
+
+# Search-UnifiedAuditLog | Export-Csv: the cmdlet's object properties, in the order it writes
+# them (formats.md 2.2). One list for every test that writes that shape.
+CMDLET_COLUMNS = (
+    "RunspaceId",
+    "RecordType",
+    "CreationDate",
+    "UserIds",
+    "Operations",
+    "AuditData",
+    "ResultIndex",
+    "ResultCount",
+    "Identity",
+    "IsValid",
+    "ObjectState",
+)

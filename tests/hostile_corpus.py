@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factories import OWA, bind, mailbox_record, sync
+from factories import CMDLET_COLUMNS, OWA, bind, mailbox_record, sync
 
 COMMITTED_ROOT = Path(__file__).resolve().parent / "data" / "hostile"
 
@@ -289,19 +289,6 @@ def classic_csv(records: list[dict[str, Any]]) -> bytes:
     return csv_bytes(rows)
 
 
-CMDLET_COLUMNS = [
-    "RunspaceId",
-    "RecordType",
-    "CreationDate",
-    "UserIds",
-    "Operations",
-    "AuditData",
-    "ResultIndex",
-    "ResultCount",
-    "Identity",
-    "IsValid",
-    "ObjectState",
-]
 TYPE_LINE = (
     "#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.UnifiedAuditLogEvent"
 )
@@ -310,7 +297,7 @@ TYPE_LINE = (
 def cmdlet_csv(records: list[dict[str, Any]], *, encoding: str = "utf-8") -> bytes:
     """Search-UnifiedAuditLog | Export-Csv from Windows PowerShell 5.1: #TYPE line, every field
     quoted (formats.md 6.3); UTF-16LE with BOM for `-Encoding Unicode`."""
-    rows = [CMDLET_COLUMNS] + [
+    rows = [list(CMDLET_COLUMNS)] + [
         [
             "6b7c8d9e-0000-4000-8000-00000000abcd",
             "ExchangeItem",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import CMDLET_COLUMNS
 
 from ualscope.core.ingest.csv_exports import reparse_csv_row
 from ualscope.core.ingest.detect import Detection, Shape, detect
@@ -19,19 +20,7 @@ REAL = Path(__file__).resolve().parents[2] / "data" / "ingest" / "csv" / "bluete
 TYPE_LINE = (
     "#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.UnifiedAuditLogEvent"
 )
-COLUMNS = (
-    "RunspaceId",
-    "RecordType",
-    "CreationDate",
-    "UserIds",
-    "Operations",
-    "AuditData",
-    "ResultIndex",
-    "ResultCount",
-    "Identity",
-    "IsValid",
-    "ObjectState",
-)
+COLUMNS = CMDLET_COLUMNS
 RUNSPACE = "6b7c8d9e-0000-4000-8000-00000000abcd"
 
 
