@@ -190,7 +190,7 @@ def load_in_processes(
                 _queue_ranges(ranges, index),
                 stop_cutting.is_set,
             )
-        while pending or not all(cut.done() for cut in cuts.values()) or not ranges.empty():
+        while pending or not _all_cut(cuts) or not ranges.empty():
             while True:
                 try:
                     index, span = ranges.get_nowait()
