@@ -98,6 +98,26 @@ class Case:
             entry[1] += int(tally[code])
         return sorted(((n, c) for n, c in merged.values()), key=lambda p: (-p[1], p[0]))
 
+    def mailbox_counts(self) -> dict[str, tuple[int, int]]:
+        """(MailItemsAccessed records, contexts) per casefolded mailbox, from the contexts."""
+        counts: dict[str, tuple[int, int]] = {}
+        for context in self.contexts():
+            records, contexts = counts.get(context.mailbox.casefold(), (0, 0))
+            counts[context.mailbox.casefold()] = (records + context.records, contexts + 1)
+        return counts
+
+    def default_mailbox(self) -> str | None:
+        """The mailbox to look at first: the first suspect record's, else the one with most
+        MailItemsAccessed records (ties: more records overall, as `mailboxes` orders them)."""
+        for row in self.suspect_rows()[:1000].tolist():
+            name = self.index.text("mailbox", row)
+            if name:
+                return name
+        if not self.mailboxes:
+            return None
+        counts = self.mailbox_counts()
+        return max(self.mailboxes, key=lambda p: counts.get(p[0].casefold(), (0, 0))[0])[0]
+
     @cached_property
     def analysis_findings(self) -> list[Finding]:
         found = throttling_findings(self.throttled) + send_as_findings(self.sends)

@@ -64,30 +64,6 @@ def count_cell(value: int, width: int) -> str:
     return text.rjust(width)
 
 
-def default_mailbox(case: Case) -> str | None:
-    """The first suspect's mailbox if any, else the one with most MailItemsAccessed."""
-    index = case.index
-    for row in case.suspect_rows()[:1000].tolist():
-        name = index.text("mailbox", row)
-        if name:
-            return name
-    if not case.mailboxes:
-        return None
-    counts = mailbox_counts(case)
-    # Ties go to the mailbox with more records overall: case.mailboxes is in that order.
-    busiest = max(case.mailboxes, key=lambda p: counts.get(p[0].casefold(), (0, 0))[0])
-    return busiest[0]
-
-
-def mailbox_counts(case: Case) -> dict[str, tuple[int, int]]:
-    """(MailItemsAccessed records, contexts) per casefolded mailbox, from core's contexts."""
-    counts: dict[str, tuple[int, int]] = {}
-    for context in case.contexts():
-        records, contexts = counts.get(context.mailbox.casefold(), (0, 0))
-        counts[context.mailbox.casefold()] = (records + context.records, contexts + 1)
-    return counts
-
-
 class ContextsPane(CasePane):
     pane_title = "Contexts"
     help_text = (
@@ -168,7 +144,7 @@ class ContextsPane(CasePane):
         if case is None or case_file is None:
             return
         self._stale = False
-        mailbox = self.mailbox if self.chosen else default_mailbox(case)
+        mailbox = self.mailbox if self.chosen else case.default_mailbox()
         if mailbox != self.mailbox or not self.contexts:
             self.table.selected = set()
         self.mailbox = mailbox
@@ -244,7 +220,7 @@ class ContextsPane(CasePane):
         case = self.case
         if case is None:
             return
-        counts = mailbox_counts(case)
+        counts = case.mailbox_counts()
         total = sum(records for records, _ in counts.values())
         options = [f"all mailboxes  {total:,} records, {len(case.contexts()):,} contexts"]
         for name, _ in case.mailboxes:

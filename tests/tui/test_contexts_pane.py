@@ -9,7 +9,6 @@ import pytest
 from factories import MAPI, OWA, bind, build_index
 
 from ualscope.core.analysis.comparison import compare
-from ualscope.core.analysis.scope import Suspects
 from ualscope.core.case import Case
 from ualscope.core.ingest.loader import LoadResult
 from ualscope.tui.app import UalscopeApp
@@ -21,7 +20,7 @@ from ualscope.tui.comparison_screen import (
     FullValues,
     open_comparison,
 )
-from ualscope.tui.contexts_pane import ContextsPane, default_mailbox, mailbox_counts
+from ualscope.tui.contexts_pane import ContextsPane
 from ualscope.tui.detail import RecordDetail
 from ualscope.tui.dialogs import ChoiceDialog
 from ualscope.tui.messages import CaseLoaded
@@ -354,22 +353,3 @@ async def test_three_records_as_in_domain_md(tmp_path: Path) -> None:
         assert "in both 1+2: 1, 1+3: 0, 2+3: 0" in summary  # A
         assert "6 touched, 0 by every column" in summary
         assert not open_comparison(app, case, [0])
-
-
-def test_the_default_mailbox_is_the_suspects_else_the_busiest() -> None:
-    owner, shared = "megan.bowen@fabrikam.example", "finance@fabrikam.example"
-    inbox = [("<c@fabrikam.example>", "\\Inbox")]
-    index = build_index(
-        {
-            "purview.csv": [
-                bind("2024-03-04T09:00:00", inbox, mailbox=owner),
-                bind("2024-03-04T10:00:00", inbox, mailbox=owner, ip="198.51.100.15"),
-                bind("2024-03-04T11:00:00", inbox, mailbox=shared, ip="203.0.113.9"),
-            ]
-        }
-    )
-    case = Case(LoadResult(index, index.files))
-    assert default_mailbox(case) == owner
-    assert mailbox_counts(case) == {owner: (2, 2), shared: (1, 1)}
-    case.suspects = Suspects(client_ips=("203.0.113.9",))
-    assert default_mailbox(case) == shared
