@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -57,23 +59,16 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
         pieces = [_as_numpy(get(part), dtype) for part in parts]
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=dtype)
 
-    # Which rows to keep: the first copy of each record id, in load order.
-    seen: set[str] = set()
-    keep_list: list[bool] = []
-    for part in parts:
-        info = files[part.file_index]
-        for record_id in part.ids:
-            key = record_id.lower()
-            if key in seen:
-                keep_list.append(False)
-                info.duplicates += 1
-            else:
-                seen.add(key)
-                keep_list.append(True)
-                info.records += 1
-    del seen
-    keep = np.array(keep_list, dtype=bool)
-    del keep_list
+    # Which rows to keep: the first copy of each record id (case-insensitively), in load
+    # order. A dict built from the rows in reverse keeps, per id, its earliest row: one pass
+    # in C where a Python loop with a set cost ~1 s at 1,000,000 records.
+    all_ids = list(chain.from_iterable(part.ids for part in parts))
+    lowered = list(map(str.lower, all_ids))
+    first_row = dict(zip(reversed(lowered), range(len(lowered) - 1, -1, -1), strict=True))
+    del lowered
+    keep = np.zeros(len(all_ids), dtype=bool)
+    keep[np.fromiter(first_row.values(), dtype=np.int64, count=len(first_row))] = True
+    del first_row
 
     time = gather(lambda p: p.time, np.int64)
     file_of_row = (
@@ -81,7 +76,12 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
         if parts
         else np.empty(0, dtype=np.uint32)
     )
+    # Duplicates count against the file whose copy was not kept.
+    rows_per_file = np.bincount(file_of_row, minlength=len(files))
+    kept_per_file = np.bincount(file_of_row[keep], minlength=len(files))
     for index, info in enumerate(files):
+        info.records += int(kept_per_file[index])
+        info.duplicates += int(rows_per_file[index] - kept_per_file[index])
         mine = time[file_of_row == index]
         if len(mine):
             info.first_time, info.last_time = int(mine.min()), int(mine.max())
@@ -89,8 +89,7 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     kept = np.flatnonzero(keep)
     order = kept[np.argsort(time[kept], kind="stable")]
 
-    all_ids = [record_id for part in parts for record_id in part.ids]
-    ids = RecordIds([all_ids[i] for i in order.tolist()])
+    ids = RecordIds(_in_order(all_ids, order))
     del all_ids
 
     codes = {
@@ -145,6 +144,15 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
         item_size=item_size,
         files=files,
     )
+
+
+def _in_order(values: list[str], order: npt.NDArray[np.int64]) -> Sequence[str]:
+    """values[order], gathered in C (a list comprehension costs ~50 ns a row more)."""
+    rows = order.tolist()
+    if len(rows) < 2:
+        return [values[row] for row in rows]
+    result: tuple[str, ...] = itemgetter(*rows)(values)
+    return result
 
 
 def _merge_message_keys(

@@ -10,17 +10,25 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 
 class RecordIds:
     def __init__(self, ids: Sequence[str]) -> None:
-        encoded = [value.encode("utf-8", "surrogatepass") for value in ids]
-        self._blob = b"\n" + b"\n".join(encoded) + b"\n"
-        starts = array("q")
-        position = 1
-        for value in encoded:
-            starts.append(position)
-            position += len(value) + 1
+        joined = "\n".join(ids)
+        if joined.isascii():
+            # One encode for the lot, and byte lengths are character lengths (GUIDs): C
+            # loops only, where encoding id by id cost ~1 s per 1,000,000.
+            lengths = list(map(len, ids))
+            self._blob = b"\n" + joined.encode("ascii") + b"\n"
+        else:
+            encoded = [value.encode("utf-8", "surrogatepass") for value in ids]
+            lengths = list(map(len, encoded))
+            self._blob = b"\n" + b"\n".join(encoded) + b"\n"
+        del joined
+        # Each id starts one byte (the separator) after the previous one ends.
+        starts = array("q", accumulate((length + 1 for length in lengths), initial=1))
+        starts.pop()  # the position after the last id
         self._starts = starts
         self._lower: bytes | None = None
 

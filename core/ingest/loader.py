@@ -20,7 +20,7 @@ from pathlib import Path
 from ..index.audit_index import AuditIndex
 from ..index.merge import merge_parts
 from ..index.part import Part, PartBuilder
-from ..normalise.record import FileNormaliser, Unusable
+from ..normalise.record import FileNormaliser
 from .detect import detect
 from .evidence import EvidenceReader, sha256_file
 from .inputs import InputFile
@@ -170,7 +170,8 @@ def read_part(
     `on_rows(rows_done, bytes_done)` is called every CHECK_EVERY rows; it may raise
     Cancelled, which propagates.
     """
-    builder = PartBuilder(file_index)
+    normaliser = FileNormaliser()
+    builder = PartBuilder(file_index, normaliser)
     data_rows = 0
     end_offset = span.start if span is not None else 0
     try:
@@ -181,20 +182,22 @@ def read_part(
                 info.label = detection.label
                 info.encoding = detection.encoding + (" with BOM" if detection.bom_length else "")
                 reader = open_rows(evidence, detection, span)
-                normaliser = FileNormaliser()
                 for event in reader:
                     if event.audit is None:
                         builder.reject(event.line, event.row, event.problem or "unreadable row")
                     else:
-                        try:
-                            record = normaliser.normalise(event.audit, event.wrapper)
-                        except Unusable as problem:
-                            builder.reject(event.line, event.row, str(problem))
-                        else:
-                            builder.add(record, event.line, event.offset, event.length)
+                        builder.add_row(
+                            event.audit,
+                            event.wrapper,
+                            event.line,
+                            event.row,
+                            event.offset,
+                            event.length,
+                        )
                     end_offset = event.offset + event.length
                     if on_rows is not None and event.row % CHECK_EVERY == 0:
                         on_rows(event.row, end_offset)
+                builder.flush()  # the normaliser's account below must include the last chunk
                 data_rows = reader.data_rows
                 info.label = reader.label
                 info.notes.extend(detection.notes)
