@@ -165,7 +165,7 @@ def normalise_chunk(
     if learning:
         # Every record in order through the reference path, which learns the wrapper's date
         # order from the first 50; a file's first chunk at most, in practice.
-        return _one_by_one(normaliser, audits, wrappers)
+        return one_by_one(normaliser, audits, wrappers)
     slow: set[int] = set()
     exact = list(map(_KNOWN_EXACT.issuperset, audits))
     if not all(exact):
@@ -293,11 +293,12 @@ def normalise_chunk(
     )
 
 
-def _one_by_one(
+def one_by_one(
     normaliser: FileNormaliser,
     audits: list[dict[str, Any]],
     wrappers: list[WrapperFields | None],
 ) -> ChunkColumns:
+    """The reference: each record through `normaliser.normalise`, in order."""
     records: list[NormalisedRecord] = []
     kept: list[int] = []
     rejected: list[tuple[int, str]] = []

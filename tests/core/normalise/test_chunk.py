@@ -23,8 +23,8 @@ from ualscope.core.ingest.inputs import InputFile
 from ualscope.core.ingest.loader import discover, read_part
 from ualscope.core.ingest.readers import open_rows
 from ualscope.core.ingest.rows import NotAnAuditExport, WrapperFields
-from ualscope.core.normalise.chunk import ChunkColumns, columns_of, normalise_chunk
-from ualscope.core.normalise.record import _READ_KEYS, FileNormaliser, NormalisedRecord, Unusable
+from ualscope.core.normalise.chunk import ChunkColumns, normalise_chunk, one_by_one
+from ualscope.core.normalise.record import _READ_KEYS, FileNormaliser, Unusable
 
 SAMPLE_CASE = Path(__file__).resolve().parents[3] / "samples" / "case"
 
@@ -35,17 +35,7 @@ def reference(
     normaliser = FileNormaliser()
     if learned:
         normaliser._learn_budget = 0
-    records: list[NormalisedRecord] = []
-    kept: list[int] = []
-    rejected: list[tuple[int, str]] = []
-    for position, (audit, wrapper) in enumerate(zip(audits, wrappers, strict=True)):
-        try:
-            records.append(normaliser.normalise(audit, wrapper))
-        except Unusable as problem:
-            rejected.append((position, str(problem)))
-        else:
-            kept.append(position)
-    return columns_of(records, kept, rejected), normaliser
+    return one_by_one(normaliser, audits, wrappers), normaliser
 
 
 def assert_same(
