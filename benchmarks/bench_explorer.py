@@ -176,8 +176,7 @@ def main() -> None:
             term.read(0.1)
         if moves:
             print(
-                summary("during the load, cursor move key to redraw", moves)
-                + " (target p95 < 50)"
+                summary("during the load, cursor move key to redraw", moves) + " (target p95 < 50)"
             )
         loaded = term.wait_for(LOADED, 0, 1800) - term.started
         print(f"case loaded after {loaded:.1f} s")
