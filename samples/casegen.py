@@ -1958,7 +1958,35 @@ class ScaledCase:
             elif roll < 0.72 and client == "mapi":
                 yield f.mia_sync(ctx, t, r.choice(("\\Inbox", "\\Sent Items", "\\Archive")))
             elif roll < 0.84:
-                yield f.send(ctx, t, self._msg(rnd, mbx.server), unknown_id=client != "mapi")
+                message = self._msg(rnd, mbx.server)
+                if client == "mobile" and r.random() < 0.5:
+                    # Outlook mobile logs the owner's own send as SendAs, in the owner's own
+                    # name (domain.md): the logging artefact the SendAs view must tell apart.
+                    yield f.send(
+                        ctx,
+                        t,
+                        message,
+                        unknown_id=True,
+                        operation="SendAs",
+                        send_as=(mbx.upn, mbx.guid),
+                    )
+                elif r.random() < 0.01:
+                    # A real delegate send: this mailbox's owner sends as (or on behalf of)
+                    # the next mailbox's owner.
+                    principal = mbxs[(mi + 1) % nm]
+                    as_principal = (principal.upn, principal.guid)
+                    on_behalf = r.random() < 0.3
+                    yield f.send(
+                        ctx,
+                        t,
+                        message,
+                        unknown_id=client != "mapi",
+                        operation="SendOnBehalf" if on_behalf else "SendAs",
+                        send_as=None if on_behalf else as_principal,
+                        on_behalf=as_principal if on_behalf else None,
+                    )
+                else:
+                    yield f.send(ctx, t, message, unknown_id=client != "mapi")
             elif roll < 0.92:
                 yield f.update(ctx, t, self._msg(rnd, mbx.server, "\\Inbox"), ["IsRead"])
             elif roll < 0.97:
