@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
-from ualscope.core.analysis.send_as import SendClassification, SendKind
+from ualscope.core.analysis.send_as import SendClassification, SendKind, message_id_of
 from ualscope.core.record_view import logon_label, short_time
 
 from .detail import RecordDetail
@@ -298,7 +298,8 @@ class SendAsPane(CasePane):
         client = send.client_info_string or "no ClientInfoString"
         lines.append(fit(f"client   {send.client_family or 'not recorded'} · {client}", width))
         lines.append(fit(f"subject  {send.subject}", width))
-        lines.append(fit(f"msg id   {send.message_id or '(none)'}", width))
+        message_id = message_id_of(self.case.index, send) if self.case is not None else ""
+        lines.append(fit(f"msg id   {message_id or '(none)'}", width))
         return lines + reason_lines(send.reason, width)
 
     def _show_detail(self) -> None:

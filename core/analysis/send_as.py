@@ -13,7 +13,7 @@ Only send rows are looped over (a few per mailbox per day), never the whole inde
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -50,6 +50,10 @@ class SendClassification:
     client_family: str  # FAMILY_LABELS label, e.g. "Outlook mobile"
     logon_type: int  # 0 owner, 1 admin, 2 delegate, -1 absent
     subject: str
+    # The InternetMessageId as recorded. In a case too large to hold message texts in memory
+    # (index/messages.py), it is read from the evidence only for the sends findings cite
+    # (delegated and inconsistent): "" for the thousands of owner artefacts, whose text
+    # `message_id_of` reads one at a time when a screen shows one.
     message_id: str
     classification: SendKind
     reason: str
@@ -159,7 +163,7 @@ def send_rows(index: AuditIndex, *, mailbox: str | None = None) -> Rows:
     return rows[involved]
 
 
-def _classification(index: AuditIndex, row: int) -> SendClassification:
+def _classification(index: AuditIndex, row: int, message_id: str = "") -> SendClassification:
     operation = index.text("operation", row)
     actor = index.text("user_id", row).strip()
     owner = index.text("mailbox", row).strip()
@@ -180,7 +184,7 @@ def _classification(index: AuditIndex, row: int) -> SendClassification:
         client_family=FAMILY_LABELS[family],
         logon_type=index.number("logon_type", row),
         subject=index.text("subject", row),
-        message_id=index.text("message_id", row),
+        message_id=message_id,
         classification=kind,
         reason=reason,
         equal_fields=equal_field_groups({"UserId": actor, "MailboxOwnerUPN": owner, field: target}),
@@ -189,8 +193,25 @@ def _classification(index: AuditIndex, row: int) -> SendClassification:
 
 def classify_sends(index: AuditIndex, *, mailbox: str | None = None) -> list[SendClassification]:
     """Every SendAs / SendOnBehalf record classified, by time then record id."""
-    found = [_classification(index, int(row)) for row in send_rows(index, mailbox=mailbox)]
+    rows = send_rows(index, mailbox=mailbox).tolist()
+    found = [_classification(index, row) for row in rows]
+    # Message ids in one lookup. Re-read from the evidence one send at a time, they cost
+    # 46 s for the 21,701 sends of a generated 1,000,000-record case: there only the sends
+    # a finding cites are read, a few hundred records.
+    cited = [
+        position
+        for position, send in enumerate(found)
+        if index.messages.in_memory or send.classification is not SendKind.OWNER_LOGGED_AS_SEND_AS
+    ]
+    codes = index.codes["message_id"][[rows[position] for position in cited]]
+    for position, text in zip(cited, index.messages.texts(codes), strict=True):
+        found[position] = replace(found[position], message_id=text)
     return sorted(found, key=lambda s: (s.time, s.record_id))
+
+
+def message_id_of(index: AuditIndex, send: SendClassification) -> str:
+    """The send's InternetMessageId as recorded, read from the evidence if need be."""
+    return send.message_id or index.text("message_id", send.row)
 
 
 # -- findings ------------------------------------------------------------------------------

@@ -16,6 +16,12 @@ from conftest import SAMPLE_CASE
 from ualscope.cli import main as cli
 from ualscope.core.analysis.comparison import compare
 from ualscope.core.analysis.contexts import access_contexts
+from ualscope.core.analysis.send_as import (
+    SendKind,
+    classify_sends,
+    message_id_of,
+    send_as_findings,
+)
 from ualscope.core.index import messages
 from ualscope.core.index.messages import message_key, normalise_message_id
 from ualscope.core.ingest.loader import LoadResult, load
@@ -112,3 +118,32 @@ def test_keys_ignore_brackets_and_case_and_keep_zero_for_no_message() -> None:
     assert message_key("<ABC@x.example>") == message_key("abc@x.example") != 0
     assert message_key("") == message_key("  ") == message_key("<>") == 0
     assert message_key("<a@x>") != message_key("<b@x>")
+
+
+def test_sends_read_only_the_message_ids_their_findings_cite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Owner artefacts (thousands in a large case) are not re-read one by one; every send's
+    text is still there when a screen asks for it, and findings cite the same ids."""
+    in_memory, on_disk = load_both(monkeypatch)
+    reread = on_disk.index.reread
+    assert reread is not None
+    calls: list[int] = []
+
+    def counted(row: int) -> dict[str, object]:
+        calls.append(row)
+        return reread(row)
+
+    on_disk.index.reread = counted
+    expected = classify_sends(in_memory.index)
+    got = classify_sends(on_disk.index)
+    kinds = {send.classification for send in got}
+    assert SendKind.OWNER_LOGGED_AS_SEND_AS in kinds and SendKind.DELEGATE_SEND_AS in kinds
+    assert len(calls) == sum(s.classification != SendKind.OWNER_LOGGED_AS_SEND_AS for s in got)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert message_id_of(on_disk.index, mine) == theirs.message_id != ""
+        if mine.classification is SendKind.OWNER_LOGGED_AS_SEND_AS:
+            assert mine.message_id == ""
+        else:
+            assert mine.message_id == theirs.message_id
+    assert send_as_findings(got) == send_as_findings(expected)
