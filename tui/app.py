@@ -130,10 +130,13 @@ class UalscopeApp(App[None]):
     def load_evidence(self) -> None:
         self._first_frame.wait(timeout=2.0)
         from ualscope.core.case import Case
-        from ualscope.core.ingest.loader import Cancelled, load
+        from ualscope.core.ingest.background import LoadProcessFailed, load_in_background
+        from ualscope.core.ingest.loader import Cancelled
 
         try:
-            result = load(
+            # A large case merges in a process of its own: the merge's long C calls would
+            # otherwise hold this process's interpreter, and the keys, for up to ~140 ms.
+            result = load_in_background(
                 self.paths,
                 progress=self._on_progress,
                 cancelled=lambda: self._cancel,
@@ -141,6 +144,9 @@ class UalscopeApp(App[None]):
             )
         except Cancelled:
             self.post_message(LoadFailed("load cancelled: nothing was kept"))
+            return
+        except LoadProcessFailed as failure:
+            self.post_message(LoadFailed(str(failure)))
             return
         case = Case(result)
         case.prepare()  # here, not on the screen's thread (seconds on a large case)
@@ -281,6 +287,9 @@ class UalscopeApp(App[None]):
 
         if self.case is not None:
             self.push_screen(LoadProblems(self.case.result))
+
+    def on_unmount(self) -> None:
+        self._cancel = True  # a load still running in its own process stops with the app
 
     def action_cancel_load(self) -> None:
         self._cancel = True

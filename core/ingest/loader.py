@@ -9,6 +9,7 @@ past the file boundary, so one bad file never stops a case from loading.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import stat
@@ -154,6 +155,15 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
             skipped.append((shown, "no such file or folder"))
     files = sorted(found.values(), key=lambda pair: pair[1])
     return files, sorted(skipped)
+
+
+def case_bytes(paths: Iterable[str | Path]) -> int:
+    """The size of every file `load` would read from `paths`."""
+    total = 0
+    for path, _ in discover(paths)[0]:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
 
 def read_part(

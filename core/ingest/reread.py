@@ -47,3 +47,9 @@ def attach_evidence(index: AuditIndex, files: list[InputFile]) -> None:
         return rereader.audit(int(index.file[row]), int(index.offset[row]), int(index.length[row]))
 
     index.reread = reread
+
+
+def detach_evidence(index: AuditIndex) -> None:
+    """Forget how to re-read (a function over open paths): for sending `index` to another
+    process, which attaches its own."""
+    index.reread = None
