@@ -190,8 +190,17 @@ class UalscopeApp(App[None]):
             self.query_one(RecordsPane).load(index, preview=True)
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        from ualscope.core.index.merge import empty_index
+
+        from .records import RecordsPane
+
         self.query_one("#load-bar").display = False
         self.query_one("#case-header", CaseHeader).update(Content(message.reason))
+        if self.preview_case is not None:
+            # "Nothing was kept": a preview left on screen would pass for the case.
+            self.preview_case = None
+            if self._panes_ready:
+                self.query_one(RecordsPane).load(empty_index())
 
     def on_case_loaded(self, message: CaseLoaded) -> None:
         self.loaded_at = time.perf_counter()

@@ -144,6 +144,11 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
 _ROWS_PER_CALL = 65_536
 
 
+def empty_index() -> AuditIndex:
+    """An index of no records: what a cancelled load leaves to show."""
+    return merge_parts([], [])
+
+
 def _first_copies(ids: list[str]) -> npt.NDArray[np.bool_]:
     """Which rows hold the first copy of their record id (case-insensitively), in load order.
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import SAMPLE_CASE
 from textual import work
+from textual.widgets import Static
 
 from ualscope.core.case_file import load_case
+from ualscope.core.ingest import background
+from ualscope.core.ingest.loader import load
 from ualscope.tui.app import UalscopeApp
 from ualscope.tui.detail import RecordDetail
 from ualscope.tui.help import HelpScreen
 from ualscope.tui.line_list import LineList
-from ualscope.tui.messages import CaseLoaded
+from ualscope.tui.messages import CaseLoaded, CasePreviewed
 from ualscope.tui.records import RecordsPane, RecordTable
 
 
@@ -207,3 +213,28 @@ async def test_browsing_starts_on_what_has_loaded_and_carries_over(tmp_path: Pat
         assert index.record_id(table.current_row) == record  # type: ignore[arg-type]
         assert all(index.text("operation", int(r)) == "MailItemsAccessed" for r in table.rows)
         assert "LOADING" not in str(app.query_one("#records-status").render())
+
+
+async def test_c_cancels_a_load_and_leaves_nothing_on_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sample case loads in a process of its own, as a large case does, and a preview of
+    # it is on screen when `c` is pressed.
+    monkeypatch.setattr(background, "SPLIT_MIN_BYTES", 0)
+    # As the launcher does (tui/launch.py): inside the app stderr has no file descriptor,
+    # which multiprocessing's resource tracker needs when it starts.
+    resource_tracker.ensure_running()
+    preview = load([SAMPLE_CASE], workers=1).index
+    app = UalscopeApp([str(SAMPLE_CASE)], case_path=str(tmp_path / "case.json"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.post_message(CasePreviewed(preview))
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.case is None and app.preview_case is None
+        header = app.query_one("#case-header", Static).render()
+        assert "load cancelled: nothing was kept" in str(header)
+        pane = app.query_one(RecordsPane)
+        assert pane.index is not None and len(pane.index) == 0
+        assert app.query_one(RecordTable).count == 0
+    assert not multiprocessing.active_children()
