@@ -226,7 +226,10 @@ def read_part(
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
-    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0)
+    share = 1.0
+    if span is not None and info.size:
+        share = ((span.end if span.end is not None else info.size) - span.start) / info.size
+    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0, share)
     info.data_rows += data_rows
     info.rejections.extend(part.rejections)
     return part
