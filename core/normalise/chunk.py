@@ -159,7 +159,7 @@ def normalise_chunk(
     with the records it would refuse (Unusable) left out and listed with their reasons.
     """
     count = len(audits)
-    learning = normaliser._learn_budget > 0 and any(
+    learning = normaliser.learning_date_order and any(
         wrapper is not None and wrapper.time_text for wrapper in wrappers
     )
     if learning:

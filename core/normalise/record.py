@@ -378,6 +378,11 @@ class FileNormaliser:
         self.wrapper_time_source = ""
         self._learn_budget = 50
 
+    @property
+    def learning_date_order(self) -> bool:
+        """Whether the file's wrapper date order is still being learned from its rows."""
+        return self._learn_budget > 0
+
     def _time(self, audit: dict[str, Any], wrapper: WrapperFields | None) -> tuple[int, bool]:
         epoch = parse_creation_time(audit.get("CreationTime"))
         if epoch is not None:
