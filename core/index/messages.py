@@ -15,11 +15,7 @@ with probability about n^2 / 2^65: 1 in 10 million for 2 million messages.
 from __future__ import annotations
 
 import hashlib
-import operator
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
-from operator import methodcaller
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,24 +40,6 @@ def message_key(recorded: str) -> int:
         return EMPTY_KEY
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little") or 1  # 0 is kept for the empty id
-
-
-def message_keys(recorded: Iterable[str]) -> array[int]:
-    """`message_key` of each id, in C loops (`map`) rather than one Python call per id:
-    a million-record case hashes ~2 million distinct ids, ~1 us each one by one."""
-    normal = list(map(str.lower, map(str.strip, map(_strip_brackets, map(str.strip, recorded)))))
-    digests = map(_digest, map(_blake2b_8, map(_encode_utf8, normal)))
-    keys = np.frombuffer(b"".join(digests), dtype="<u8").copy()
-    keys[keys == 0] = 1  # 0 is kept for the empty id
-    keys[np.fromiter(map(_is_empty, normal), dtype=bool, count=len(normal))] = EMPTY_KEY
-    return array("Q", keys.astype(np.uint64).tobytes())
-
-
-_strip_brackets = methodcaller("strip", "<>")
-_encode_utf8 = methodcaller("encode", "utf-8", "surrogatepass")
-_blake2b_8 = partial(hashlib.blake2b, digest_size=8)
-_digest = methodcaller("digest")
-_is_empty = operator.not_
 
 
 # Given message codes, their texts as recorded (re-read from the evidence).

@@ -19,7 +19,7 @@ from ..ingest.rows import WrapperFields
 from ..normalise.chunk import ChunkColumns, columns_of, normalise_chunk
 from ..normalise.record import FileNormaliser, NormalisedRecord
 from . import messages as message_table
-from .messages import message_keys
+from .messages import message_key
 
 # String fields stored as dictionary codes. Fields that hold the same kind of value share one
 # dictionary (a folder path is a folder path whether the record or one of its items names it).
@@ -122,14 +122,16 @@ def _extend_in_range(out: array[int], start: int, values: Iterable[int]) -> None
 
 
 class PartBuilder:
-    """Collects a part's rows and encodes them into columns, 4,096 at a time.
+    """Collects a part's rows and encodes them into columns, CHUNK rows at a time.
 
     Rows arrive as AuditData objects (`add_row`, the load's path: normalised a chunk at a
-    time by normalise/chunk.py) or as records already normalised (`add`). Encoding a chunk
-    column by column runs in C (`map`, `array.extend`); only the distinct values of a chunk
-    pass through a Python loop.
+    time by normalise/chunk.py) or as records already normalised (`add`, for tests and
+    callers that build records themselves). Encoding runs column by column in C (`map`,
+    `array.extend`).
     """
 
+    # 256 rows: their orjson dicts stay in the processor's cache while each column is read
+    # from them; at 4,096 a range took 2.53 s instead of 2.11 s.
     CHUNK = 256
 
     def __init__(self, file_index: int, normaliser: FileNormaliser | None = None) -> None:
@@ -298,7 +300,7 @@ class PartBuilder:
         return Part(
             file_index=self.file_index,
             values={name: list(table) for name, table in self._dicts.items()},
-            message_keys=message_keys(messages),
+            message_keys=array("Q", map(message_key, messages)),
             message_texts=list(messages) if few else None,
             codes=self._codes,
             ints=self._ints,

@@ -17,8 +17,8 @@ class RecordIds:
     def __init__(self, ids: Sequence[str]) -> None:
         joined = "\n".join(ids)
         if joined.isascii():
-            # One encode for the lot, and byte lengths are character lengths (GUIDs): C
-            # loops only, where encoding id by id cost ~1 s per 1,000,000.
+            # One encode for the lot, and byte lengths are character lengths (GUIDs), where
+            # encoding id by id cost ~1 s per 1,000,000.
             lengths = list(map(len, ids))
             self._blob = b"\n" + joined.encode("ascii") + b"\n"
         else:

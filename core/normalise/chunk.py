@@ -6,7 +6,8 @@ takes the tuples apart into columns again (~7 us more), together more than the c
 orjson parse they follow (~10 us). Here the same values are read column by column: a key
 is fetched for the whole chunk by `map` (a loop in C), a column is converted only when a
 value in it is not already what the index stores, and work that depends on a value alone
-(client family, normal form of an address) is done once per distinct value.
+(client family, normal form of an address) is done once per distinct value, by the lru
+caches of those readings.
 
 Records this path does not cover go through `FileNormaliser.normalise` one at a time, which
 stays the reference: keys in another casing, an Id, CreationTime, Operation, UserId or
@@ -109,43 +110,12 @@ def _ints(values: list[Any], read: Callable[[Any], int]) -> list[Any]:
     return [value if type(value) is int else read(value) for value in values]
 
 
-class _Readings:
-    """Readings of distinct values remembered across chunks, up to `limit` of them.
-
-    A case has thousands of client addresses, not millions: each is normalised once and
-    looked up thereafter (a set difference and a dict lookup per value, in C).
-    """
-
-    def __init__(self, read: Callable[[str], Any], limit: int) -> None:
-        self._read = read
-        self._limit = limit
-        self._known: dict[str, Any] = {}
-
-    def readings(self, values: list[str]) -> list[Any]:
-        known = self._known
-        new = set(values).difference(known)
-        if new:
-            if len(known) + len(new) > self._limit:
-                known = self._known = {}
-                new = set(values)
-            read = self._read
-            for value in new:
-                known[value] = read(value)
-        return list(map(known.__getitem__, values))
-
-
 def _client_family(text: str) -> int:
     return int(parse_client_info(text)[0])
 
 
 def _address(value: Any) -> str:
     return normalise_address(value if type(value) is str else as_text(value)) if value else ""
-
-
-# Module-level: a worker process reads one part at a time, and a reading depends on the
-# value alone. 65,536 entries of ~60 bytes: ~10 MB at most.
-_ADDRESSES = _Readings(_address, 65_536)
-_FAMILIES = _Readings(_client_family, 65_536)
 
 
 def normalise_chunk(
@@ -203,17 +173,16 @@ def normalise_chunk(
                 if value == absent and getattr(wrappers[i], wrapped, None)
             )
 
-    values["client_family"] = _FAMILIES.readings(values["client_info"])
+    # Both readings are lru-cached by value: a case has thousands of distinct clients and
+    # addresses, not millions.
+    values["client_family"] = list(map(_client_family, values["client_info"]))
     addresses = _column(audits, "ClientIPAddress")
     if not all(addresses):
         for i, address in enumerate(addresses):
             if not address:
                 get = audits[i].get
                 addresses[i] = get("ClientIP") or get("ActorIpAddress")
-    if set(map(type, addresses)) <= _STR_ONLY:
-        values["client_ip"] = _ADDRESSES.readings(addresses)
-    else:
-        values["client_ip"] = list(map(_address, addresses))
+    values["client_ip"] = list(map(_address, addresses))
 
     aad_sessions = [""] * count
     tokens = [""] * count
