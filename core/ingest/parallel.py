@@ -189,6 +189,7 @@ def load_in_processes(
                 max(1, min(RANGE_BYTES, share)),
                 _queue_ranges(ranges, index),
                 stop_cutting.is_set,
+                workers,
             )
         while pending or not _all_cut(cuts) or not ranges.empty():
             while True:

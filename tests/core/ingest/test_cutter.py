@@ -8,15 +8,16 @@ import io
 import itertools
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from core.ingest.test_loader import records, write_purview, write_purview_with_pretty_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ualscope.core.ingest import cutter, parallel, split
 from ualscope.core.ingest import loader as loader_module
-from ualscope.core.ingest import parallel, split
-from ualscope.core.ingest.cutter import cut_and_hash
+from ualscope.core.ingest.cutter import TAIL_RANGE_BYTES, cut_and_hash, range_size
 from ualscope.core.ingest.evidence import sha256_file
 from ualscope.core.ingest.loader import load
 from ualscope.core.ingest.readers import ByteRange
@@ -57,28 +58,55 @@ def _pretty_case(tmp_path: Path) -> Path:
     return write_purview_with_pretty_row(tmp_path / "case.csv", records(300), 150)
 
 
-@settings(max_examples=25, deadline=None)
-@given(range_bytes=st.integers(min_value=1, max_value=60_000))
+@settings(max_examples=40, deadline=None)
+@given(
+    range_bytes=st.integers(min_value=1, max_value=60_000),
+    workers=st.integers(min_value=1, max_value=3),
+    chunk_bytes=st.sampled_from([97, 4_096, 65_536, 1 << 22]),
+    tail_bytes=st.integers(min_value=1, max_value=5_000),
+)
 def test_ranges_tile_the_body_on_row_starts_with_their_line_numbers(
-    tmp_path_factory: pytest.TempPathFactory, range_bytes: int
+    tmp_path_factory: pytest.TempPathFactory,
+    range_bytes: int,
+    workers: int,
+    chunk_bytes: int,
+    tail_bytes: int,
 ) -> None:
     path = pretty_case(tmp_path_factory.mktemp("cut"))
     data = path.read_bytes()
     body = split.first_data_row(path, 0, 1)
     assert body is not None
     found: list[ByteRange] = []
-    digest = cut_and_hash(path, body, range_bytes, found.append)
+    with mock.patch.object(cutter, "TAIL_RANGE_BYTES", tail_bytes):
+        digest = cut_and_hash(
+            path, body, range_bytes, found.append, workers=workers, chunk_bytes=chunk_bytes
+        )
     assert digest == sha256_file(path)
     starts = row_starts(path)
     assert found[0].start == body.offset and found[-1].end is None
     for this, following in itertools.pairwise(found):
         assert this.end == following.start  # contiguous, nothing read twice or skipped
-        assert this.end is not None and this.end - this.start >= min(range_bytes, 1)
+        assert this.end is not None and this.end > this.start
     for span in found:
         assert starts[span.start] == span.first_line  # a true row start, with its line
     # Ranges are never cut inside the pretty-printed row, whatever the size asked.
     pretty_at = data.index(b'"{\r\n  ')
     assert not any(pretty_at < span.start < pretty_at + 400 for span in found)
+
+
+def test_ranges_shrink_towards_the_end_so_both_workers_finish_together() -> None:
+    mib = 1024 * 1024
+    sizes = []
+    left = 1_600 * mib
+    while left > 0:
+        size = range_size(128 * mib, left, workers=2)
+        sizes.append(size)
+        left -= size
+    assert sizes[0] == 128 * mib  # far from the end: the full range
+    assert sizes == sorted(sizes, reverse=True)  # then ever smaller
+    assert min(sizes) == TAIL_RANGE_BYTES  # but never below the floor
+    assert sizes[-6] <= 32 * mib  # the last ranges are a fraction of a full one
+    assert range_size(128 * mib, 10 * mib, workers=1) == 128 * mib  # one worker: no tail
 
 
 def test_a_large_file_is_read_in_ranges_and_previewed_as_it_goes(
