@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -53,7 +54,21 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
                 count=len(part.values[name]),
             )
         translations.append(per_dict)
-    message_keys = _merge_message_keys(parts, translations)
+    # The message keys' sort runs in numpy without the GIL: on a thread of its own it
+    # overlaps the record-id work below (~0.3 s each at 1,000,000 records).
+    with ThreadPoolExecutor(1) as helper:
+        merged_keys = helper.submit(_merge_message_keys, parts, translations)
+        return _merged(parts, files, dictionaries, translations, merged_keys)
+
+
+def _merged(
+    parts: list[Part],
+    files: list[InputFile],
+    dictionaries: dict[str, dict[str, int]],
+    translations: list[dict[str, npt.NDArray[np.uint32]]],
+    merged_keys: Future[npt.NDArray[np.uint64]],
+) -> AuditIndex:
+    """The rest of the merge; `merged_keys` sets each translation's "message" when done."""
 
     def gather(get: Any, dtype: Any) -> npt.NDArray[Any]:
         pieces = [_as_numpy(get(part), dtype) for part in parts]
@@ -84,6 +99,7 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     ids = RecordIds(_in_order(all_ids, order))
     del all_ids
 
+    message_keys = merged_keys.result()
     codes = {
         field: _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
         for field, dictionary in STRING_FIELDS.items()
@@ -144,15 +160,69 @@ def empty_index() -> AuditIndex:
 
 
 def _first_copies(ids: list[str]) -> npt.NDArray[np.bool_]:
-    """Which rows hold the first copy of their record id (case-insensitively), in load order.
+    """Which rows hold the first copy of their record id (case-insensitively), in load order."""
+    width = len(ids[0]) if ids else 0
+    if width and set(map(len, ids)) == {width}:
+        joined = "".join(ids)
+        if joined.isascii():
+            # ASCII: lower-casing the whole is lower-casing each id.
+            return _first_fixed_width(joined.lower().encode("ascii"), width)
+    return _first_copies_by_dict(ids)
 
-    A dict built from the last rows to the first keeps, per id, its earliest row: C loops
-    (`map`, `dict`) where a Python loop with a set cost ~1 s at 1,000,000 records.
-    """
+
+def _first_copies_by_dict(ids: list[str]) -> npt.NDArray[np.bool_]:
+    """The general case. A dict built from the last rows to the first keeps, per id, its
+    earliest row: C loops (`map`, `dict`), ~0.5 s at 1,000,000 records."""
     lowered = list(map(str.lower, ids))
     first_row = dict(zip(reversed(lowered), range(len(ids) - 1, -1, -1), strict=True))
     keep = np.zeros(len(ids), dtype=bool)
     keep[np.fromiter(first_row.values(), dtype=np.int64, count=len(first_row))] = True
+    return keep
+
+
+def row_keys(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """A 64-bit mix of each row of bytes (rows of equal width); equal rows, equal keys."""
+    count, width = rows.shape
+    padded = np.zeros((count, -(-width // 8) * 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    words = padded.view(np.uint64)
+    keys = np.full(count, width, dtype=np.uint64)
+    for column in range(words.shape[1]):
+        keys ^= words[:, column]
+        keys *= np.uint64(0x9E3779B97F4A7C15)  # wraps: a multiplicative mix, mod 2**64
+        keys ^= keys >> np.uint64(29)
+    return keys
+
+
+def _first_fixed_width(blob: bytes, width: int) -> npt.NDArray[np.bool_]:
+    """`_first_copies` for ids of one width (GUIDs, in practice), lower-cased into `blob`.
+
+    Rows are grouped by a 64-bit key of their bytes with one stable sort (~0.14 s at
+    1,000,000 GUIDs against ~0.5 s for the dict). Equal keys are not trusted: rows sharing
+    a key (the duplicates, and any collision) are compared byte for byte.
+    """
+    rows = np.frombuffer(blob, dtype=np.uint8).reshape(-1, width)
+    keys = row_keys(rows)
+    order = np.argsort(keys, kind="stable")  # within a key, rows stay in load order
+    sorted_keys = keys[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    keep = np.zeros(len(order), dtype=bool)
+    keep[order[starts]] = True
+    if starts.all():
+        return keep
+    # Only groups of two or more rows need a look: their first members' positions.
+    first_of_group = np.flatnonzero(starts)
+    group_ends = np.append(first_of_group[1:], len(order))
+    shared = (group_ends - first_of_group) > 1
+    for start, end in zip(
+        first_of_group[shared].tolist(), group_ends[shared].tolist(), strict=True
+    ):
+        seen: set[bytes] = set()
+        for row in order[start:end].tolist():
+            text = blob[row * width : (row + 1) * width]
+            keep[row] = text not in seen
+            seen.add(text)
     return keep
 
 

@@ -12,7 +12,7 @@ import unicodedata
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ualscope.core.textsafe import (
@@ -290,7 +290,10 @@ def test_md_code_renders_as_one_code_span(text: str) -> None:
 @NO_DEADLINE
 @given(st.text(st.one_of(TRICKY, st.sampled_from(list(string.punctuation + " 9")))))
 def test_md_code_shows_exactly_the_display_text(text: str) -> None:
-    # No letters that could spell a scheme, so nothing is defanged.
+    # No letters that could spell a scheme, so nothing is defanged; but a control shows as
+    # an escape with letters (ESC as `\x1b`), and `\x1b.://` reads as a scheme: defanged,
+    # as it should be (test_md_code_defangs_links).
+    assume("://" not in text)
     rendered = render_inline(md_code(text))
     if text:
         assert html.unescape(rendered) == f"<code>{display_text(text, limit=None)}</code>"

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ualscope.core.index import merge as merge_module
 from ualscope.core.index.merge import merge_parts
 from ualscope.core.index.part import PartBuilder
 from ualscope.core.ingest.inputs import InputFile
@@ -104,3 +108,42 @@ def test_time_range_lookup_is_half_open() -> None:
     index, _ = build({"f.csv": rows})
     lo, hi = index.rows_between(from_iso("2022-03-28T11:00:00"), from_iso("2022-03-28T13:00:00"))
     assert [index.record_id(r) for r in range(lo, hi)] == ["r11", "r12"]
+
+
+# --- Record-id deduplication: the fixed-width path against the dict reference ---------------
+
+_GUID_CHARS = "0123456789abcdefABCDEF-"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(_GUID_CHARS, min_size=6, max_size=6), min_size=0, max_size=60),
+    st.randoms(use_true_random=False),
+)
+def test_fixed_width_ids_keep_the_same_first_copies_as_the_dict(
+    distinct: list[str], rng: Any
+) -> None:
+    # Duplicates in other casings, shuffled: the first copy in load order must win.
+    ids = distinct + [rng.choice([value.upper(), value.lower(), value]) for value in distinct]
+    rng.shuffle(ids)
+    expected = merge_module._first_copies_by_dict(ids)
+    assert merge_module._first_copies(ids).tolist() == expected.tolist()
+
+
+def test_ids_sharing_a_key_are_compared_byte_for_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every row gets the same key: only the byte comparison can tell the ids apart.
+    monkeypatch.setattr(merge_module, "row_keys", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    ids = ["aaaa-1", "bbbb-2", "AAAA-1", "cccc-3", "bbbb-2", "cccc-4"]
+    assert merge_module._first_copies(ids).tolist() == [True, True, False, True, False, True]
+
+
+def test_ids_of_mixed_widths_or_beyond_ascii_take_the_dict_path() -> None:
+    for ids in (["a1", "A1", "b22", "a1"], ["é1", "É1", "x2", "é1"]):
+        assert merge_module._first_copies(ids).tolist() == [True, False, True, False]
+
+
+def test_row_keys_differ_for_rows_that_differ_in_any_byte() -> None:
+    rows = np.frombuffer(b"".join(bytes([i]) * 11 for i in range(200)), dtype=np.uint8)
+    keys = merge_module.row_keys(rows.reshape(200, 11))
+    assert len(set(keys.tolist())) == 200
+    assert merge_module.row_keys(np.zeros((0, 11), dtype=np.uint8)).tolist() == []
