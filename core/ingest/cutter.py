@@ -72,14 +72,14 @@ def cut_and_hash(
     With several `workers`, the ranges shrink towards the end of the file (`range_size`)."""
     digest = hashlib.sha256()
     start, start_line = body.offset, body.line  # the range being measured
-    buffer = bytearray(chunk_bytes)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    size = os.fstat(fd).st_size
-    target = start + range_size(range_bytes, size - start, workers)
     quotes = newlines = 0  # since `start`
     last_byte = NEWLINE
     position = 0  # file offset of the chunk in hand
+    buffer = bytearray(chunk_bytes)  # reused: a fresh buffer per read costs page faults
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
+        size = os.fstat(fd).st_size
+        target = start + range_size(range_bytes, size - start, workers)
         while read := os.readv(fd, [buffer]):
             if cancelled():
                 raise CutCancelled()

@@ -70,14 +70,15 @@ class Unit:
         return (size if self.span.end is None else self.span.end) - self.span.start
 
 
-# A range of ~128 MiB is ~80,000 Purview rows, ~5 s of one core's parsing: small enough that
-# the explorer can show a first part of a 1.6 GB case early and both workers finish within
-# seconds of each other, large enough that the 13 parts of such a case cost little to merge.
+# A range of ~128 MiB is ~80,000 Purview rows, ~2 s of one core's parsing: small enough that
+# the explorer can show a first part of a 1.6 GB case early, large enough that the parts of
+# such a case cost little to merge. Towards the end of a file the cutter makes them smaller
+# (cutter.range_size), so both workers finish together: 23 parts for 1.6 GB.
 RANGE_BYTES = 128 * 1024 * 1024
 
 # Each preview is a merge in the caller's process (seconds of CPU at a few hundred thousand
 # records, taken from the workers and from the screen): a first one as soon as a range is
-# done, then only when four times as much has loaded (1/13 and 4/13 of a 1.6 GB case).
+# done, then only when four times as much has loaded (128 MiB, then 512 MiB of 1.6 GB).
 PREVIEW_GROWTH = 4
 
 WORKER_NICENESS = 10
