@@ -64,6 +64,23 @@ def test_duplicates_across_files_are_kept_once_and_counted_against_the_later_fil
     assert index.row_of("ccc") is None
 
 
+def test_each_file_keeps_its_own_time_range_duplicates_included() -> None:
+    a = record("A", "2022-03-28T10:00:00", "203.0.113.45", [])
+    b = record("B", "2022-03-27T09:00:00", "203.0.113.45", [])
+    c = record("C", "2022-03-29T11:30:00", "203.0.113.45", [])
+    _, infos = build({"one.csv": [a, b], "empty.csv": [], "two.json": [c, dict(b, Id="b")]})
+    assert (infos[0].first_time, infos[0].last_time) == (
+        from_iso("2022-03-27T09:00:00"),
+        from_iso("2022-03-28T10:00:00"),
+    )
+    assert (infos[1].first_time, infos[1].last_time) == (None, None)
+    # The duplicate of B is not kept from two.json, but it is in that file's time range.
+    assert (infos[2].first_time, infos[2].last_time) == (
+        from_iso("2022-03-27T09:00:00"),
+        from_iso("2022-03-29T11:30:00"),
+    )
+
+
 def test_items_follow_their_record_through_the_sort() -> None:
     late = record(
         "L",
