@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any
+
+import numpy as np
 
 from ..ingest.rows import WrapperFields
 from .addresses import normalise_address
@@ -31,12 +33,13 @@ from .record import (
     ACCESS_BIND,
     ACCESS_NONE,
     ACCESS_SYNC,
+    BoundItem,
     FileNormaliser,
     NormalisedRecord,
     Unusable,
-    _bound_items,
     _item_value,
     _needs_recase,
+    append_bound_items,
     as_flag,
     as_int,
     as_text,
@@ -110,6 +113,29 @@ def _ints(values: list[Any], read: Callable[[Any], int]) -> list[Any]:
     return [value if type(value) is int else read(value) for value in values]
 
 
+_ISO_SECONDS = 19  # len("2025-03-04T09:15:02"), the schema's CreationTime
+
+
+def creation_times(values: list[Any]) -> list[int | None]:
+    """`parse_creation_time` of each value, a chunk at a time.
+
+    When every value has the schema's form, numpy reads them all in C (0.3 us a value
+    against 1.0 us). Its reading is used only when writing it back gives the very same
+    strings, so it read nothing the reference would not (a space for the `T`, an hour of
+    24); year 0000, which numpy reads and Python's dates refuse, goes the reference way too.
+    """
+    if set(map(type, values)) == _STR_ONLY and set(map(len, values)) == {_ISO_SECONDS}:
+        try:
+            parsed = np.array(values, dtype="datetime64[s]")
+        except (ValueError, OverflowError):
+            pass
+        else:
+            if np.datetime_as_string(parsed).tolist() == values and min(values) >= "0001":
+                times: list[int | None] = parsed.astype(np.int64).tolist()
+                return times
+    return list(map(parse_creation_time, values))
+
+
 def _client_family(text: str) -> int:
     return int(parse_client_info(text)[0])
 
@@ -147,7 +173,7 @@ def normalise_chunk(
     if not all(ids):
         slow.update(i for i, text in enumerate(ids) if not text)
     values["record_id"] = ids
-    times = list(map(parse_creation_time, _column(audits, "CreationTime")))
+    times = creation_times(_column(audits, "CreationTime"))
     if None in times:
         slow.update(i for i, epoch in enumerate(times) if epoch is None)
     values["time"] = times
@@ -209,7 +235,12 @@ def normalise_chunk(
     values["access_type"] = access_types
     values["throttled"] = throttled
 
-    item_lists = list(map(_bound_items, audits))
+    item_message: list[str] = []
+    item_folder: list[str] = []
+    item_size: list[int] = []
+    add_message, add_folder, add_size = item_message.append, item_folder.append, item_size.append
+    item_count = [append_bound_items(audit, add_message, add_folder, add_size) for audit in audits]
+    item_start: list[int] = []  # of each record's items, when needed
     folders = [""] * count
     subjects = [""] * count
     message_ids = [""] * count
@@ -221,16 +252,21 @@ def normalise_chunk(
             message_ids[i] = as_text(_item_value(item, "InternetMessageId"))
             item_sizes[i] = as_int(_item_value(item, "SizeInBytes"))
     if not all(folders):
+        item_start = list(accumulate(item_count, initial=0))
         for i, folder in enumerate(folders):
             if not folder:
-                items = item_lists[i]
-                folders[i] = items[0].folder if items else folder_path(audits[i].get("Folder"))
+                folders[i] = (
+                    item_folder[item_start[i]]
+                    if item_count[i]
+                    else folder_path(audits[i].get("Folder"))
+                )
     values["folder"] = folders
     values["subject"] = subjects
     values["message_id"] = message_ids
     values["item_size"] = item_sizes
 
     rejected: list[tuple[int, str]] = []
+    replaced: dict[int, tuple[BoundItem, ...]] = {}
     if slow:
         # The reference path, whose record replaces what the columns read for it.
         for i in sorted(slow):
@@ -239,7 +275,7 @@ def normalise_chunk(
             except Unusable as problem:
                 rejected.append((i, str(problem)))
                 continue
-            item_lists[i] = list(record.items)
+            replaced[i] = record.items
             for name, value in zip(NormalisedRecord._fields, record, strict=True):
                 if name != "items":
                     values[name][i] = value
@@ -248,18 +284,38 @@ def normalise_chunk(
         dropped = {i for i, _ in rejected}
         kept = [i for i in kept if i not in dropped]
         values = {name: [column[i] for i in kept] for name, column in values.items()}
-        item_lists = [item_lists[i] for i in kept]
-    items = list(chain.from_iterable(item_lists))
-    messages, item_folders, sizes = zip(*items, strict=True) if items else ((), (), ())
-    return ChunkColumns(
-        values=values,
-        kept=kept,
-        item_count=list(map(len, item_lists)),
-        item_message=list(messages),
-        item_folder=list(item_folders),
-        item_size=list(sizes),
-        rejected=rejected,
-    )
+    items = ChunkColumns(values, kept, item_count, item_message, item_folder, item_size, rejected)
+    if slow:
+        _splice_items(items, replaced, item_start or list(accumulate(item_count, initial=0)))
+    return items
+
+
+def _splice_items(
+    columns: ChunkColumns, replaced: dict[int, tuple[BoundItem, ...]], item_start: list[int]
+) -> None:
+    """Keep the items of kept records only, with the reference path's items where it
+    replaced a record."""
+    count: list[int] = []
+    messages: list[str] = []
+    folders: list[str] = []
+    sizes: list[int] = []
+    for i in columns.kept:
+        if i in replaced:
+            items = replaced[i]
+            count.append(len(items))
+            messages.extend(item.message_id for item in items)
+            folders.extend(item.folder for item in items)
+            sizes.extend(item.size for item in items)
+        else:
+            start, end = item_start[i], item_start[i + 1]
+            count.append(end - start)
+            messages.extend(columns.item_message[start:end])
+            folders.extend(columns.item_folder[start:end])
+            sizes.extend(columns.item_size[start:end])
+    columns.item_count = count
+    columns.item_message = messages
+    columns.item_folder = folders
+    columns.item_size = sizes
 
 
 def one_by_one(

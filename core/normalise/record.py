@@ -8,6 +8,7 @@ the record is a known key in another casing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..ingest.rows import WrapperFields
@@ -313,9 +314,19 @@ def _item_value(entry: dict[str, Any], key: str) -> Any:
     return value if value is not None else ci_get(entry, key) if entry else None
 
 
-def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
-    """Items of Folders[].FolderItems[] (each keeps its own folder) and of AffectedItems[]."""
-    items: list[BoundItem] = []
+def append_bound_items(
+    audit: dict[str, Any],
+    add_message: Callable[[str], None],
+    add_folder: Callable[[str], None],
+    add_size: Callable[[int], None],
+) -> int:
+    """Append each item of Folders[].FolderItems[] (each keeps its own folder) and of
+    AffectedItems[] to three columns; return how many.
+
+    Columns and not a tuple per item: the chunk normaliser keeps items as columns, and
+    building a BoundItem per item (2.5 a record in a large case) cost ~0.5 us a record.
+    """
+    count = 0
     folders = audit.get("Folders")
     if type(folders) is list:
         for folder in folders:
@@ -332,28 +343,34 @@ def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
                         if message is None:
                             message = ci_get(entry, "InternetMessageId")
                         size = entry.get("SizeInBytes")
-                        items.append(
-                            BoundItem(
-                                message if type(message) is str else as_text(message),
-                                path,
-                                size if type(size) is int else as_int(size),
-                            )
-                        )
+                        add_message(message if type(message) is str else as_text(message))
+                        add_folder(path)
+                        add_size(size if type(size) is int else as_int(size))
+                        count += 1
             else:
                 # A folder named without items: a Sync (Variant B) or a bind to record as empty.
-                items.append(BoundItem("", path, -1))
+                add_message("")
+                add_folder(path)
+                add_size(-1)
+                count += 1
     affected = audit.get("AffectedItems")
     if type(affected) is list:
         for entry in affected:
             if type(entry) is dict:
-                items.append(
-                    BoundItem(
-                        as_text(_item_value(entry, "InternetMessageId")),
-                        folder_path(_item_value(entry, "ParentFolder")),
-                        as_int(_item_value(entry, "SizeInBytes")),
-                    )
-                )
-    return items
+                add_message(as_text(_item_value(entry, "InternetMessageId")))
+                add_folder(folder_path(_item_value(entry, "ParentFolder")))
+                add_size(as_int(_item_value(entry, "SizeInBytes")))
+                count += 1
+    return count
+
+
+def _bound_items(audit: dict[str, Any]) -> list[BoundItem]:
+    """The record's items (see append_bound_items), as BoundItems."""
+    messages: list[str] = []
+    folders: list[str] = []
+    sizes: list[int] = []
+    append_bound_items(audit, messages.append, folders.append, sizes.append)
+    return list(map(BoundItem._make, zip(messages, folders, sizes, strict=True)))
 
 
 def recorded_message_ids(audit: dict[str, Any]) -> tuple[str, list[str]]:
