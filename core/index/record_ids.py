@@ -12,6 +12,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
+import numpy as np
+import numpy.typing as npt
+
 
 class RecordIds:
     def __init__(self, ids: Sequence[str]) -> None:
@@ -31,6 +34,20 @@ class RecordIds:
         starts.pop()  # the position after the last id
         self._starts = starts
         self._lower: bytes | None = None
+
+    @classmethod
+    def of_rows(cls, rows: npt.NDArray[np.uint8]) -> RecordIds:
+        """Ids of one width, as ASCII bytes a row each (already in row order): the blob is
+        built by numpy, without a Python string per id (~0.2 s at 1,000,000 GUIDs)."""
+        count, width = rows.shape
+        lined = np.empty((count, width + 1), dtype=np.uint8)
+        lined[:, :width] = rows
+        lined[:, width] = ord("\n")
+        ids = cls.__new__(cls)
+        ids._blob = b"\n" + lined.tobytes()
+        ids._starts = array("q", (np.arange(count, dtype=np.int64) * (width + 1) + 1).tobytes())
+        ids._lower = None
+        return ids
 
     @property
     def nbytes(self) -> int:

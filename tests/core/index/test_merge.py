@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ualscope.core.index import merge as merge_module
 from ualscope.core.index.merge import merge_parts
 from ualscope.core.index.part import PartBuilder
+from ualscope.core.index.record_ids import RecordIds
 from ualscope.core.ingest.inputs import InputFile
 from ualscope.core.normalise.record import FileNormaliser
 from ualscope.core.normalise.times import from_iso
@@ -164,3 +165,16 @@ def test_row_keys_differ_for_rows_that_differ_in_any_byte() -> None:
     keys = merge_module.row_keys(rows.reshape(200, 11))
     assert len(set(keys.tolist())) == 200
     assert merge_module.row_keys(np.zeros((0, 11), dtype=np.uint8)).tolist() == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(_GUID_CHARS + "\n", min_size=5, max_size=5), min_size=1, max_size=30))
+def test_record_ids_built_from_rows_equal_ids_built_from_strings(ids: list[str]) -> None:
+    rows = merge_module.fixed_width_rows(ids)
+    assert rows is not None
+    from_rows, from_strings = RecordIds.of_rows(rows), RecordIds(ids)
+    assert len(from_rows) == len(from_strings) == len(ids)
+    assert [from_rows[row] for row in range(len(ids))] == ids
+    assert from_rows.nbytes == from_strings.nbytes
+    for value in ids:
+        assert from_rows.find(value.upper()) == from_strings.find(value.upper())
