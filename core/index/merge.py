@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,8 +57,8 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     # The message keys' sort runs in numpy without the GIL: on a thread of its own it
     # overlaps the record-id work below (~0.3 s each at 1,000,000 records).
     with ThreadPoolExecutor(1) as helper:
-        merged_keys = helper.submit(_merge_message_keys, parts, translations)
-        return _merged(parts, files, dictionaries, translations, merged_keys)
+        merged_messages = helper.submit(_merge_messages, parts)
+        return _merged(parts, files, dictionaries, translations, merged_messages)
 
 
 def _merged(
@@ -66,9 +66,9 @@ def _merged(
     files: list[InputFile],
     dictionaries: dict[str, dict[str, int]],
     translations: list[dict[str, npt.NDArray[np.uint32]]],
-    merged_keys: Future[npt.NDArray[np.uint64]],
+    merged_messages: Future[MergedMessages],
 ) -> AuditIndex:
-    """The rest of the merge; `merged_keys` sets each translation's "message" when done."""
+    """The rest of the merge, once `merged_messages` is done."""
 
     def gather(get: Any, dtype: Any) -> npt.NDArray[Any]:
         pieces = [_as_numpy(get(part), dtype) for part in parts]
@@ -109,9 +109,13 @@ def _merged(
     )
     del all_ids, id_rows
 
-    message_keys = merged_keys.result()
+    messages = merged_messages.result()
     codes = {
-        field: _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
+        field: (
+            messages.own_codes[order]
+            if field == "message_id"
+            else _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
+        )
         for field, dictionary in STRING_FIELDS.items()
     }
     ints = {
@@ -131,7 +135,7 @@ def _merged(
     take = np.repeat(old_item_start[:-1][order], new_counts) + (
         np.arange(total, dtype=np.int64) - np.repeat(item_start[:-1], new_counts)
     )
-    item_message = _translated(parts, translations, "message", lambda p: p.item_message)[take]
+    item_message = messages.item_codes[take]
     item_folder = _translated(parts, translations, "folder", lambda p: p.item_folder)[take]
     item_size = gather(lambda p: p.item_size, np.int64)[take]
 
@@ -139,8 +143,8 @@ def _merged(
         name: list(table) for name, table in dictionaries.items()
     }
     final_dicts["message"] = MessageTable(
-        message_keys,
-        _first_spellings(parts, len(message_keys), item_message, take, codes["message_id"], order),
+        messages.keys,
+        _first_spellings(parts, len(messages.keys), item_message, take, codes["message_id"], order),
     )
     narrowed = {
         field: _narrow(column, len(final_dicts[STRING_FIELDS[field]]))
@@ -265,22 +269,26 @@ def _in_order(values: list[str], order: npt.NDArray[np.int64]) -> Sequence[str]:
     return result
 
 
-def _merge_message_keys(
-    parts: list[Part], translations: list[dict[str, npt.NDArray[np.uint32]]]
-) -> npt.NDArray[np.uint64]:
-    """One code per distinct message key over all parts (sets each part's translation).
+class MergedMessages(NamedTuple):
+    keys: npt.NDArray[np.uint64]  # every distinct message key, sorted: code = position
+    item_codes: npt.NDArray[np.uint32]  # each item's message code, in load order
+    own_codes: npt.NDArray[np.uint32]  # each record's own Item message code, in load order
 
-    Sorting the keys (np.unique) replaces a Python dict of millions of strings: 2.1 million
-    keys sort in ~0.2 s. The empty id has key 0, so it is code 0 as in every dictionary.
+
+def _merge_messages(parts: list[Part]) -> MergedMessages:
+    """One code per distinct message key over all parts' items and records.
+
+    Sorting the keys (np.unique) replaces a Python dict of millions of strings: ~3 million
+    keys sort in ~0.3 s. The empty id has key 0, so it is code 0 as in every dictionary.
     """
-    pieces = [np.frombuffer(part.message_keys, dtype=np.uint64) for part in parts]
-    pieces.append(np.zeros(1, dtype=np.uint64))  # "" has code 0 even with no parts
-    keys, inverse = np.unique(np.concatenate(pieces), return_inverse=True)
-    start = 0
-    for part, translation in zip(parts, translations, strict=True):
-        translation["message"] = inverse[start : start + len(part.message_keys)].astype(np.uint32)
-        start += len(part.message_keys)
-    return keys
+    items = [np.frombuffer(part.item_message, dtype=np.uint64) for part in parts]
+    owns = [np.frombuffer(part.message_id, dtype=np.uint64) for part in parts]
+    item_total = sum(len(piece) for piece in items)
+    own_total = sum(len(piece) for piece in owns)
+    every = np.concatenate([*items, *owns, np.zeros(1, dtype=np.uint64)])  # "" even with none
+    keys, inverse = np.unique(every, return_inverse=True)
+    codes = inverse.astype(np.uint32)
+    return MergedMessages(keys, codes[:item_total], codes[item_total : item_total + own_total])
 
 
 def _first_spellings(
@@ -298,28 +306,22 @@ def _first_spellings(
     record whose own Item names it. Both ways give the same text, so a report does not
     change with the size of the case.
     """
-    if size > message_table.TEXTS_IN_MEMORY or any(p.message_texts is None for p in parts):
+    if size > message_table.TEXTS_IN_MEMORY or any(
+        part.item_message_text is None or part.message_id_text is None for part in parts
+    ):
         return None
-    texts = [text for part in parts for text in part.message_texts or ()]
-    bases = np.cumsum([0] + [len(part.message_texts or ()) for part in parts])
-
-    def references(get: Any) -> npt.NDArray[np.int64]:
-        pieces = [
-            _as_numpy(get(part), np.uint32).astype(np.int64) + base
-            for part, base in zip(parts, bases.tolist(), strict=False)
-        ]
-        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
-
+    item_texts = [text for part in parts for text in part.item_message_text or ()]
+    own_texts = [text for part in parts for text in part.message_id_text or ()]
     found = [""] * size
     named = np.zeros(size, dtype=bool)
     named[0] = True
-    item_refs = references(lambda p: p.item_message)[take]
-    own_refs = references(lambda p: p.codes["message_id"])[order]
-    for codes, refs in ((item_message, item_refs), (own_message, own_refs)):
+    # `take` and `order` give, for each item and record in time order, where it was in load
+    # order: where its text is in the parts' lists.
+    for codes, texts, places in ((item_message, item_texts, take), (own_message, own_texts, order)):
         distinct, first = np.unique(codes, return_index=True)
-        for code, ref in zip(distinct.tolist(), refs[first].tolist(), strict=True):
+        for code, place in zip(distinct.tolist(), places[first].tolist(), strict=True):
             if not named[code]:
-                found[code] = texts[ref]
+                found[code] = texts[place]
                 named[code] = True
     return found
 

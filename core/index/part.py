@@ -19,7 +19,7 @@ from ..ingest.rows import WrapperFields
 from ..normalise.chunk import ChunkColumns, columns_of, normalise_chunk
 from ..normalise.record import FileNormaliser, NormalisedRecord
 from . import messages as message_table
-from .messages import message_key
+from .messages import EMPTY_KEY, message_key
 
 # String fields stored as dictionary codes. Fields that hold the same kind of value share one
 # dictionary (a folder path is a folder path whether the record or one of its items names it).
@@ -46,8 +46,8 @@ STRING_FIELDS: dict[str, str] = {
     "message_id": "message",
     "object_id": "object",
 }
-# Message ids are not a dictionary of strings in a part: a part sends one 8-byte key per
-# distinct message (see messages.py), and their texts only when there are few.
+# Message ids are not a dictionary of strings in a part: a part sends the 8-byte key of each
+# item's and each record's message (see messages.py), and their texts only when few.
 DICTIONARIES = tuple(sorted(set(STRING_FIELDS.values()) - {"message"}))
 
 # Small integer fields and their array type codes (-1 means absent where signed).
@@ -77,9 +77,7 @@ class Rejection:
 class Part:
     file_index: int
     values: dict[str, list[str]]  # dictionary name -> distinct values, code = position
-    message_keys: array[int]  # per local message code: message_key of its text
-    message_texts: list[str] | None  # per local message code, when few enough to send
-    codes: dict[str, array[int]]  # string field -> codes
+    codes: dict[str, array[int]]  # string field -> codes (message_id excepted)
     ints: dict[str, array[int]]
     time: array[int]
     offset: array[int]
@@ -87,9 +85,14 @@ class Part:
     line: array[int]
     ids: list[str]
     item_count: array[int]  # bound items per record
-    item_message: array[int]  # codes into the "message" dictionary
+    item_message: array[int]  # message_key of each item's InternetMessageId
     item_folder: array[int]  # codes into the "folder" dictionary
     item_size: array[int]
+    message_id: array[int]  # message_key of each record's own Item.InternetMessageId
+    # The texts as recorded, item by item and record by record, when the part's messages
+    # are few enough to keep in memory once merged; None otherwise (see `finish`).
+    item_message_text: list[str] | None = None
+    message_id_text: list[str] | None = None
     rejections: list[Rejection] = field(default_factory=list)
     data_rows: int = 0
     # Where the first row read starts and the last ends: a range's end must be the next
@@ -137,11 +140,9 @@ class PartBuilder:
     def __init__(self, file_index: int, normaliser: FileNormaliser | None = None) -> None:
         self.file_index = file_index
         self.normaliser = normaliser if normaliser is not None else FileNormaliser()
-        self._dicts: dict[str, dict[str, int]] = {
-            name: {"": 0} for name in (*DICTIONARIES, "message")
-        }
+        self._dicts: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
         self._issued = dict.fromkeys(self._dicts, 1)  # codes handed out per dictionary
-        self._codes = {name: array("I") for name in STRING_FIELDS}
+        self._codes = {name: array("I") for name in STRING_FIELDS if name != "message_id"}
         self._ints = {name: array(code) for name, code in INT_FIELDS.items()}
         self._time = array("q")
         self._offset = array("q")
@@ -149,9 +150,13 @@ class PartBuilder:
         self._line = array("I")
         self._ids: list[str] = []
         self._item_count = array("I")
-        self._item_message = array("I")
+        self._item_message = array("Q")
         self._item_folder = array("I")
         self._item_size = array("q")
+        self._message_id = array("Q")
+        # Texts of messages as recorded, kept until there are too many to send (`finish`).
+        self._item_message_text: list[str] | None = []
+        self._message_id_text: list[str] | None = []
         self.rejections: list[Rejection] = []
         self._pending: list[NormalisedRecord] = []
         self._audits: list[dict[str, Any]] = []
@@ -212,9 +217,8 @@ class PartBuilder:
     def _close_up(self) -> None:
         """Renumber every dictionary's codes 0..n-1 in the order values were first seen."""
         columns: dict[str, list[array[int]]] = {name: [] for name in self._dicts}
-        for name, dictionary in STRING_FIELDS.items():
-            columns[dictionary].append(self._codes[name])
-        columns["message"].append(self._item_message)
+        for name, codes in self._codes.items():
+            columns[STRING_FIELDS[name]].append(codes)
         columns["folder"].append(self._item_folder)
         for dictionary, table in self._dicts.items():
             issued = self._issued[dictionary]
@@ -259,8 +263,15 @@ class PartBuilder:
 
     def _encode_columns(self, columns: ChunkColumns) -> None:
         values = columns.values
-        for name in STRING_FIELDS:
-            self._encode(values[name], STRING_FIELDS[name], self._codes[name])
+        for name, codes in self._codes.items():
+            self._encode(values[name], STRING_FIELDS[name], codes)
+        # Messages are not dictionary-encoded: almost every one is new (2.1 million distinct
+        # in 1,000,000 records), and a dict of them cost ~1.4 us a record before their keys
+        # were even computed. Each item and record gets its message's key instead.
+        own = values["message_id"]
+        self._message_id.fromlist(
+            list(map(message_key, own)) if any(own) else [EMPTY_KEY] * len(own)
+        )
         for name, ints in self._ints.items():
             try:
                 ints.extend(array(ints.typecode, values[name]))
@@ -269,13 +280,24 @@ class PartBuilder:
         self._time.extend(array("q", values["time"]))
         self._ids.extend(values["record_id"])
         self._item_count.fromlist(columns.item_count)
+        self._keep_texts(columns.item_message, own)
         if columns.item_message:
-            self._encode(columns.item_message, "message", self._item_message)
+            self._item_message.fromlist(list(map(message_key, columns.item_message)))
             self._encode(columns.item_folder, "folder", self._item_folder)
             try:
                 self._item_size.extend(array("q", columns.item_size))
             except OverflowError:
                 _extend_in_range(self._item_size, len(self._item_size), columns.item_size)
+
+    def _keep_texts(self, items: list[str], own: list[str]) -> None:
+        if self._item_message_text is None or self._message_id_text is None:
+            return
+        self._item_message_text.extend(items)
+        self._message_id_text.extend(own)
+        if len(self._item_message_text) > message_table.TEXTS_IN_MEMORY:
+            # More items than the merged index keeps texts for: the texts will be re-read
+            # from the evidence (index/messages.py), and holding them would only cost memory.
+            self._item_message_text = self._message_id_text = None
 
     def flush(self) -> None:
         """Normalise and encode every row added so far."""
@@ -291,17 +313,20 @@ class PartBuilder:
         self._close_up()
         # Rows the normaliser refused are known a chunk late: sorted back into file order.
         self.rejections.sort(key=lambda rejection: (rejection.row, rejection.line))
-        messages = self._dicts.pop("message")
         # A range of a large file whose messages will not fit in memory once merged sends
-        # no texts: 13 ranges of a 1,000,000-record case sent 2.2 million strings (45 % of
-        # what they pickled) that the merge then dropped. An estimate that errs only costs
+        # no texts: ranges of a 1,000,000-record case sent 2.2 million strings (45 % of what
+        # they pickled) that the merge then dropped. An estimate that errs only costs
         # re-reading texts from the evidence, which gives the same texts (index/messages.py).
-        few = len(messages) <= message_table.TEXTS_IN_MEMORY * max(share, 1e-9)
+        keys = np.union1d(
+            np.frombuffer(self._item_message, dtype=np.uint64),
+            np.frombuffer(self._message_id, dtype=np.uint64),
+        )
+        few = self._item_message_text is not None and len(
+            keys
+        ) <= message_table.TEXTS_IN_MEMORY * max(share, 1e-9)
         return Part(
             file_index=self.file_index,
             values={name: list(table) for name, table in self._dicts.items()},
-            message_keys=array("Q", map(message_key, messages)),
-            message_texts=list(messages) if few else None,
             codes=self._codes,
             ints=self._ints,
             time=self._time,
@@ -313,6 +338,9 @@ class PartBuilder:
             item_message=self._item_message,
             item_folder=self._item_folder,
             item_size=self._item_size,
+            message_id=self._message_id,
+            item_message_text=self._item_message_text if few else None,
+            message_id_text=self._message_id_text if few else None,
             rejections=self.rejections,
             data_rows=data_rows,
             end_offset=end_offset,

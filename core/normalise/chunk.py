@@ -114,6 +114,20 @@ def _ints(values: list[Any], read: Callable[[Any], int]) -> list[Any]:
 
 
 _ISO_SECONDS = 19  # len("2025-03-04T09:15:02"), the schema's CreationTime
+_ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_ISO_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+
+
+def _schema_form(values: list[Any]) -> bool:
+    """Whether every value is `dddd-dd-ddTdd:dd:dd` in ASCII digits (checked by numpy)."""
+    if set(map(type, values)) != _STR_ONLY or set(map(len, values)) != {_ISO_SECONDS}:
+        return False
+    characters = np.array(values, dtype=f"<U{_ISO_SECONDS}").view(np.uint32)
+    characters = characters.reshape(len(values), _ISO_SECONDS)
+    digits = characters[:, _ISO_DIGITS]
+    if not ((digits >= ord("0")) & (digits <= ord("9"))).all():
+        return False
+    return all((characters[:, at] == ord(mark)).all() for at, mark in _ISO_MARKS.items())
 
 
 def creation_times(values: list[Any]) -> list[int | None]:
@@ -121,10 +135,11 @@ def creation_times(values: list[Any]) -> list[int | None]:
 
     When every value has the schema's form, numpy reads them all in C (0.3 us a value
     against 1.0 us). Its reading is used only when writing it back gives the very same
-    strings, so it read nothing the reference would not (a space for the `T`, an hour of
-    24); year 0000, which numpy reads and Python's dates refuse, goes the reference way too.
+    strings, so it read nothing the reference would not (a month 13 raises, an hour of 24
+    does not write back); year 0000, which numpy reads and Python's dates refuse, goes the
+    reference way too.
     """
-    if set(map(type, values)) == _STR_ONLY and set(map(len, values)) == {_ISO_SECONDS}:
+    if _schema_form(values):
         try:
             parsed = np.array(values, dtype="datetime64[s]")
         except (ValueError, OverflowError):
