@@ -178,3 +178,13 @@ def test_record_ids_built_from_rows_equal_ids_built_from_strings(ids: list[str])
     assert from_rows.nbytes == from_strings.nbytes
     for value in ids:
         assert from_rows.find(value.upper()) == from_strings.find(value.upper())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), min_size=1, max_size=40))
+def test_distinct_codes_are_what_numpy_unique_gives(values: list[int]) -> None:
+    array = np.array(values, dtype=np.uint64)
+    keys, codes = merge_module.distinct_codes(array)
+    expected_keys, expected_codes = np.unique(array, return_inverse=True)
+    assert keys.tolist() == expected_keys.tolist()
+    assert codes.tolist() == expected_codes.tolist()
