@@ -235,8 +235,8 @@ def _first_of_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     1,000,000 GUIDs against ~0.5 s for the dict). Equal keys are not trusted: rows sharing
     a key (the duplicates, and any collision) are compared byte for byte, in load order.
     """
-    # ASCII lower case: A-Z (65-90) take the 0x20 bit, as bytes.lower() does.
-    lowered = rows | ((rows >= 65) & (rows <= 90)).astype(np.uint8) * np.uint8(0x20)
+    # bytes.lower() is ASCII lower case, one C pass (numpy's elementwise version took 7).
+    lowered = np.frombuffer(rows.tobytes().lower(), dtype=np.uint8).reshape(rows.shape)
     keys = row_keys(lowered)
     order = np.argsort(keys)
     sorted_keys = keys[order]
