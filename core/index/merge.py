@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain
+from itertools import chain, count, filterfalse
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -47,18 +47,23 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     for part in parts:
         per_dict: dict[str, npt.NDArray[np.uint32]] = {}
         for name in DICTIONARIES:
-            table = dictionaries[name]
-            per_dict[name] = np.fromiter(
-                (table.setdefault(value, len(table)) for value in part.values[name]),
-                dtype=np.uint32,
-                count=len(part.values[name]),
-            )
+            per_dict[name] = _translation(dictionaries[name], part.values[name])
         translations.append(per_dict)
     # The message keys' sort runs in numpy without the GIL: on a thread of its own it
     # overlaps the record-id work below (~0.3 s each at 1,000,000 records).
     with ThreadPoolExecutor(1) as helper:
         merged_messages = helper.submit(_merge_messages, parts)
         return _merged(parts, files, dictionaries, translations, merged_messages)
+
+
+def _translation(table: dict[str, int], values: list[str]) -> npt.NDArray[np.uint32]:
+    """The merged code of each of a part's distinct values, adding the new ones to `table`.
+
+    Three C loops (`filterfalse`, `dict.update`, `map`): a generator calling setdefault
+    took ~0.25 s for the 1.7 million values 26 parts of a 1,000,000-record case send.
+    """
+    table.update(zip(filterfalse(table.__contains__, values), count(len(table))))
+    return np.array(list(map(table.__getitem__, values)), dtype=np.uint32)
 
 
 def _merged(

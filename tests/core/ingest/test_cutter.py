@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from ualscope.core.ingest import cutter, parallel, split
 from ualscope.core.ingest import loader as loader_module
-from ualscope.core.ingest.cutter import TAIL_RANGE_BYTES, cut_and_hash, range_size
+from ualscope.core.ingest.cutter import SMALL_RANGE_BYTES, cut_and_hash, range_size
 from ualscope.core.ingest.evidence import sha256_file
 from ualscope.core.ingest.loader import load
 from ualscope.core.ingest.readers import ByteRange
@@ -77,16 +77,22 @@ def test_ranges_tile_the_body_on_row_starts_with_their_line_numbers(
     body = split.first_data_row(path, 0, 1)
     assert body is not None
     found: list[ByteRange] = []
-    with mock.patch.object(cutter, "TAIL_RANGE_BYTES", tail_bytes):
+    size = len(data)
+    with mock.patch.object(cutter, "SMALL_RANGE_BYTES", tail_bytes):
         digest = cut_and_hash(
             path, body, range_bytes, found.append, workers=workers, chunk_bytes=chunk_bytes
         )
+        # Each range is at least the size asked for it, given what was cut before it.
+        asked = [
+            range_size(range_bytes, span.start - body.offset, size - span.start, workers)
+            for span in found
+        ]
     assert digest == sha256_file(path)
     starts = row_starts(path)
     assert found[0].start == body.offset and found[-1].end is None
-    for this, following in itertools.pairwise(found):
+    for (this, following), wanted in zip(itertools.pairwise(found), asked, strict=False):
         assert this.end == following.start  # contiguous, nothing read twice or skipped
-        assert this.end is not None and this.end > this.start
+        assert this.end is not None and this.end - this.start >= wanted
     for span in found:
         assert starts[span.start] == span.first_line  # a true row start, with its line
     # Ranges are never cut inside the pretty-printed row, whatever the size asked.
@@ -94,19 +100,22 @@ def test_ranges_tile_the_body_on_row_starts_with_their_line_numbers(
     assert not any(pretty_at < span.start < pretty_at + 400 for span in found)
 
 
-def test_ranges_shrink_towards_the_end_so_both_workers_finish_together() -> None:
+def test_ranges_grow_at_the_start_and_shrink_at_the_end() -> None:
     mib = 1024 * 1024
     sizes = []
-    left = 1_600 * mib
+    done, left = 0, 1_600 * mib
     while left > 0:
-        size = range_size(128 * mib, left, workers=2)
+        size = range_size(128 * mib, done, left, workers=2)
         sizes.append(size)
-        left -= size
-    assert sizes[0] == 128 * mib  # far from the end: the full range
-    assert sizes == sorted(sizes, reverse=True)  # then ever smaller
-    assert min(sizes) == TAIL_RANGE_BYTES  # but never below the floor
-    assert sizes[-6] <= 32 * mib  # the last ranges are a fraction of a full one
-    assert range_size(128 * mib, 10 * mib, workers=1) == 128 * mib  # one worker: no tail
+        done, left = done + size, left - size
+    # The first workers start after a few MiB, and ranges double up to the full size.
+    assert sizes[:5] == [8 * mib, 16 * mib, 32 * mib, 64 * mib, 128 * mib]
+    full = sizes.index(128 * mib)
+    tail = sizes[full:]
+    assert tail == sorted(tail, reverse=True)  # then ever smaller
+    assert min(sizes) == SMALL_RANGE_BYTES  # but never below the floor
+    assert tail[-6] <= 32 * mib  # the last ranges are a fraction of a full one
+    assert range_size(128 * mib, 0, 10 * mib, workers=1) == 128 * mib  # one worker: whole
 
 
 def test_a_large_file_is_read_in_ranges_and_previewed_as_it_goes(
