@@ -196,14 +196,7 @@ def read_part(
                     if event.audit is None:
                         builder.reject(event.line, event.row, event.problem or "unreadable row")
                     else:
-                        builder.add_row(
-                            event.audit,
-                            event.wrapper,
-                            event.line,
-                            event.row,
-                            event.offset,
-                            event.length,
-                        )
+                        builder.add_event(event)
                     end_offset = event.offset + event.length
                     if on_rows is not None and event.row % CHECK_EVERY == 0:
                         on_rows(event.row, end_offset)
