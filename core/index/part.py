@@ -136,8 +136,13 @@ class PartBuilder:
     # from them; at 4,096 a range took 2.53 s instead of 2.11 s.
     CHUNK = 256
 
-    def __init__(self, file_index: int, normaliser: FileNormaliser | None = None) -> None:
+    def __init__(
+        self, file_index: int, normaliser: FileNormaliser | None = None, share: float = 1.0
+    ) -> None:
+        """`share`: the part's fraction of its file (a range's bytes over the file's), from
+        which the file's distinct messages are estimated (see `finish`)."""
         self.file_index = file_index
+        self.share = share
         self.normaliser = normaliser if normaliser is not None else FileNormaliser()
         self._dicts: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
         self._issued = dict.fromkeys(self._dicts, 1)  # codes handed out per dictionary
@@ -291,9 +296,11 @@ class PartBuilder:
             return
         self._item_message_text.extend(items)
         self._message_id_text.extend(own)
-        if len(self._item_message_text) > message_table.TEXTS_IN_MEMORY:
-            # More items than the merged index keeps texts for: the texts will be re-read
-            # from the evidence (index/messages.py), and holding them would only cost memory.
+        if len(self._item_message_text) > message_table.TEXTS_IN_MEMORY * self.share:
+            # More items than this part's share of the texts the merged index keeps: they
+            # will be re-read from the evidence (index/messages.py), and holding them would
+            # only cost memory (~25 MB in each worker for a 128 MiB range, which then sent
+            # none). An estimate that errs only costs that re-reading.
             self._item_message_text = self._message_id_text = None
 
     def _distinct_messages(self) -> int:
@@ -312,11 +319,8 @@ class PartBuilder:
         self._flush()
         self._flush_rows()
 
-    def finish(
-        self, data_rows: int, end_offset: int = 0, start_offset: int = 0, share: float = 1.0
-    ) -> Part:
-        """The part. `share`: the part's fraction of its file (a range's bytes over the
-        file's), from which the file's distinct messages are estimated."""
+    def finish(self, data_rows: int, end_offset: int = 0, start_offset: int = 0) -> Part:
+        """The part."""
         self.flush()
         self._close_up()
         # Rows the normaliser refused are known a chunk late: sorted back into file order.
@@ -327,7 +331,7 @@ class PartBuilder:
         # re-reading texts from the evidence, which gives the same texts (index/messages.py).
         few = (
             self._item_message_text is not None
-            and self._distinct_messages() <= message_table.TEXTS_IN_MEMORY * max(share, 1e-9)
+            and self._distinct_messages() <= message_table.TEXTS_IN_MEMORY * self.share
         )
         return Part(
             file_index=self.file_index,

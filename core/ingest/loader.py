@@ -181,7 +181,10 @@ def read_part(
     Cancelled, which propagates.
     """
     normaliser = FileNormaliser()
-    builder = PartBuilder(file_index, normaliser)
+    share = 1.0  # of the file's bytes this part reads
+    if span is not None and info.size:
+        share = ((span.end if span.end is not None else info.size) - span.start) / info.size
+    builder = PartBuilder(file_index, normaliser, share)
     data_rows = 0
     end_offset = span.start if span is not None else 0
     try:
@@ -219,10 +222,7 @@ def read_part(
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
-    share = 1.0
-    if span is not None and info.size:
-        share = ((span.end if span.end is not None else info.size) - span.start) / info.size
-    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0, share)
+    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0)
     info.data_rows += data_rows
     info.rejections.extend(part.rejections)
     return part
