@@ -72,13 +72,14 @@ class Unit:
 
 # A range of ~128 MiB is ~80,000 Purview rows, ~2 s of one core's parsing: small enough that
 # the explorer can show a first part of a 1.6 GB case early, large enough that the parts of
-# such a case cost little to merge. Towards the end of a file the cutter makes them smaller
-# (cutter.range_size), so both workers finish together: 23 parts for 1.6 GB.
+# such a case cost little to merge. At the start of a file the cutter makes them smaller, so
+# the workers start at once, and towards its end, so they finish together (cutter.range_size):
+# 26 parts for 1.6 GB.
 RANGE_BYTES = 128 * 1024 * 1024
 
-# Each preview is a merge in the caller's process (seconds of CPU at a few hundred thousand
-# records, taken from the workers and from the screen): a first one as soon as a range is
-# done, then only when four times as much has loaded (128 MiB, then 512 MiB of 1.6 GB).
+# Each preview is a merge in the caller's process, on CPU the workers and the screen need
+# too: a first one as soon as a range is done, then only when four times as much has loaded
+# (8, 32, 128, then 512 MiB of 1.6 GB).
 PREVIEW_GROWTH = 4
 
 WORKER_NICENESS = 10
