@@ -74,7 +74,8 @@ def _return_freed_memory() -> None:
     a 1.5 GB target). glibc's malloc_trim hands the free pages back; elsewhere this
     does nothing.
     """
-    with contextlib.suppress(OSError, AttributeError):
+    # No C library to open by name (Windows: TypeError), or one without malloc_trim.
+    with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).malloc_trim(0)
 
 
