@@ -81,7 +81,7 @@ def _merged(
 
     all_ids = list(chain.from_iterable(part.ids for part in parts))
     id_rows = fixed_width_rows(all_ids)
-    keep = _first_copies_by_dict(all_ids) if id_rows is None else _first_of_rows(id_rows)
+    keep = _first_copies(all_ids, id_rows)
 
     time = gather(lambda p: p.time, np.int64)
     file_of_row = (
@@ -178,9 +178,9 @@ def empty_index() -> AuditIndex:
     return merge_parts([], [])
 
 
-def _first_copies(ids: list[str]) -> npt.NDArray[np.bool_]:
-    """Which rows hold the first copy of their record id (case-insensitively), in load order."""
-    rows = fixed_width_rows(ids)
+def _first_copies(ids: list[str], rows: npt.NDArray[np.uint8] | None) -> npt.NDArray[np.bool_]:
+    """Which rows hold the first copy of their record id (case-insensitively), in load order;
+    `rows` are the ids' `fixed_width_rows`."""
     return _first_copies_by_dict(ids) if rows is None else _first_of_rows(rows)
 
 
@@ -326,12 +326,11 @@ def _first_spellings(
     record whose own Item names it. Both ways give the same text, so a report does not
     change with the size of the case.
     """
-    if size > message_table.TEXTS_IN_MEMORY or any(
-        part.item_message_text is None or part.message_id_text is None for part in parts
-    ):
+    sent = [part.message_texts for part in parts]
+    if size > message_table.TEXTS_IN_MEMORY or None in sent:
         return None
-    item_texts = [text for part in parts for text in part.item_message_text or ()]
-    own_texts = [text for part in parts for text in part.message_id_text or ()]
+    item_texts = [text for texts in sent if texts is not None for text in texts.items]
+    own_texts = [text for texts in sent if texts is not None for text in texts.own]
     found = [""] * size
     named = np.zeros(size, dtype=bool)
     named[0] = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,6 +73,11 @@ class Rejection:
     reason: str
 
 
+class MessageTexts(NamedTuple):
+    items: list[str]  # each item's InternetMessageId, as `Part.item_message` keys it
+    own: list[str]  # each record's own Item.InternetMessageId, as `Part.message_id` keys it
+
+
 @dataclass
 class Part:
     file_index: int
@@ -88,10 +94,9 @@ class Part:
     item_folder: array[int]  # codes into the "folder" dictionary
     item_size: array[int]
     message_id: array[int]  # message_key of each record's own Item.InternetMessageId
-    # The texts as recorded, item by item and record by record, when the part's messages
-    # are few enough to keep in memory once merged; None otherwise (see `finish`).
-    item_message_text: list[str] | None = None
-    message_id_text: list[str] | None = None
+    # The texts as recorded, when the part's messages are few enough to keep in memory once
+    # merged; None otherwise (see `finish`).
+    message_texts: MessageTexts | None = None
     rejections: list[Rejection] = field(default_factory=list)
     data_rows: int = 0
     # Where the first row read starts and the last ends: a range's end must be the next
@@ -126,10 +131,10 @@ def _extend_in_range(out: array[int], start: int, values: Iterable[int]) -> None
 class PartBuilder:
     """Collects a part's rows and encodes them into columns, CHUNK rows at a time.
 
-    Rows arrive as AuditData objects (`add_row`, the load's path: normalised a chunk at a
-    time by normalise/chunk.py) or as records already normalised (`add`, for tests and
-    callers that build records themselves). Encoding runs column by column in C (`map`,
-    `array.extend`).
+    Rows arrive as a reader's events holding AuditData (`add_event`, the load's path:
+    normalised a chunk at a time by normalise/chunk.py) or as records already normalised
+    (`add`, for tests and callers that build records themselves). Encoding runs column by
+    column in C (`map`, `array.extend`).
     """
 
     # 256 rows: their orjson dicts stay in the processor's cache while each column is read
@@ -159,8 +164,7 @@ class PartBuilder:
         self._item_size = array("q")
         self._message_id = array("Q")
         # Texts of messages as recorded, kept until there are too many to send (`finish`).
-        self._item_message_text: list[str] | None = []
-        self._message_id_text: list[str] | None = []
+        self._texts: MessageTexts | None = MessageTexts([], [])
         self.rejections: list[Rejection] = []
         self._pending: list[NormalisedRecord] = []
         self._events: list[RowEvent] = []  # rows with AuditData, not yet normalised
@@ -292,16 +296,16 @@ class PartBuilder:
                 _extend_in_range(self._item_size, len(self._item_size), columns.item_size)
 
     def _keep_texts(self, items: list[str], own: list[str]) -> None:
-        if self._item_message_text is None or self._message_id_text is None:
+        if self._texts is None:
             return
-        self._item_message_text.extend(items)
-        self._message_id_text.extend(own)
-        if len(self._item_message_text) > message_table.TEXTS_IN_MEMORY * self.share:
+        self._texts.items.extend(items)
+        self._texts.own.extend(own)
+        if len(self._texts.items) > message_table.TEXTS_IN_MEMORY * self.share:
             # More items than this part's share of the texts the merged index keeps: they
             # will be re-read from the evidence (index/messages.py), and holding them would
             # only cost memory (~25 MB in each worker for a 128 MiB range, which then sent
             # none). An estimate that errs only costs that re-reading.
-            self._item_message_text = self._message_id_text = None
+            self._texts = None
 
     def _distinct_messages(self) -> int:
         # A sort and a count: np.union1d took 40 times as long (0.15 s for a range).
@@ -330,7 +334,7 @@ class PartBuilder:
         # they pickled) that the merge then dropped. An estimate that errs only costs
         # re-reading texts from the evidence, which gives the same texts (index/messages.py).
         few = (
-            self._item_message_text is not None
+            self._texts is not None
             and self._distinct_messages() <= message_table.TEXTS_IN_MEMORY * self.share
         )
         return Part(
@@ -348,8 +352,7 @@ class PartBuilder:
             item_folder=self._item_folder,
             item_size=self._item_size,
             message_id=self._message_id,
-            item_message_text=self._item_message_text if few else None,
-            message_id_text=self._message_id_text if few else None,
+            message_texts=self._texts if few else None,
             rejections=self.rejections,
             data_rows=data_rows,
             end_offset=end_offset,

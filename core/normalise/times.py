@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -101,6 +104,44 @@ def parse_creation_time(value: object) -> int | None:
     # Seconds resolution: the schema writes whole seconds; a fraction (7 digits of zeros in
     # wrapper columns) carries nothing.
     return _in_range(int(parsed.timestamp()))
+
+
+_ISO_SECONDS = 19  # len("2025-03-04T09:15:02"), the schema's CreationTime
+_ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_ISO_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+
+
+def _schema_form(values: list[Any]) -> bool:
+    """Whether every value is `dddd-dd-ddTdd:dd:dd` in ASCII digits (checked by numpy)."""
+    if set(map(type, values)) != {str} or set(map(len, values)) != {_ISO_SECONDS}:
+        return False
+    characters = np.array(values, dtype=f"<U{_ISO_SECONDS}").view(np.uint32)
+    characters = characters.reshape(len(values), _ISO_SECONDS)
+    digits = characters[:, _ISO_DIGITS]
+    if not ((digits >= ord("0")) & (digits <= ord("9"))).all():
+        return False
+    return all((characters[:, at] == ord(mark)).all() for at, mark in _ISO_MARKS.items())
+
+
+def parse_creation_times(values: list[Any]) -> list[int | None]:
+    """`parse_creation_time` of each value (a chunk of records' CreationTimes).
+
+    When every value has the schema's form, numpy reads them all in C (0.3 us a value
+    against 1.0 us). Its reading is used only when writing it back gives the very same
+    strings, so it read nothing the reference would not (a month 13 raises, an hour of 24
+    does not write back); year 0000, which numpy reads and Python's dates refuse, goes the
+    reference way too.
+    """
+    if _schema_form(values):
+        try:
+            parsed = np.array(values, dtype="datetime64[s]")
+        except (ValueError, OverflowError):
+            pass
+        else:
+            if np.datetime_as_string(parsed).tolist() == values and min(values) >= "0001":
+                times: list[int | None] = parsed.astype(np.int64).tolist()
+                return times
+    return list(map(parse_creation_time, values))
 
 
 class WrapperTime:

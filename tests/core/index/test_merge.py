@@ -130,6 +130,11 @@ def test_time_range_lookup_is_half_open() -> None:
 
 # --- Record-id deduplication: the fixed-width path against the dict reference ---------------
 
+
+def first_copies(ids: list[str]) -> list[bool]:
+    return merge_module._first_copies(ids, merge_module.fixed_width_rows(ids)).tolist()
+
+
 _GUID_CHARS = "0123456789abcdefABCDEF-"
 
 
@@ -145,19 +150,19 @@ def test_fixed_width_ids_keep_the_same_first_copies_as_the_dict(
     ids = distinct + [rng.choice([value.upper(), value.lower(), value]) for value in distinct]
     rng.shuffle(ids)
     expected = merge_module._first_copies_by_dict(ids)
-    assert merge_module._first_copies(ids).tolist() == expected.tolist()
+    assert first_copies(ids) == expected.tolist()
 
 
 def test_ids_sharing_a_key_are_compared_byte_for_byte(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every row gets the same key: only the byte comparison can tell the ids apart.
     monkeypatch.setattr(merge_module, "row_keys", lambda rows: np.zeros(len(rows), dtype=np.uint64))
     ids = ["aaaa-1", "bbbb-2", "AAAA-1", "cccc-3", "bbbb-2", "cccc-4"]
-    assert merge_module._first_copies(ids).tolist() == [True, True, False, True, False, True]
+    assert first_copies(ids) == [True, True, False, True, False, True]
 
 
 def test_ids_of_mixed_widths_or_beyond_ascii_take_the_dict_path() -> None:
     for ids in (["a1", "A1", "b22", "a1"], ["é1", "É1", "x2", "é1"]):
-        assert merge_module._first_copies(ids).tolist() == [True, False, True, False]
+        assert first_copies(ids) == [True, False, True, False]
 
 
 def test_row_keys_differ_for_rows_that_differ_in_any_byte() -> None:

@@ -8,7 +8,6 @@ value hypothesis makes up (in any casing, with any wrapper columns beside them).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,8 @@ from ualscope.core.ingest.inputs import InputFile
 from ualscope.core.ingest.loader import discover, read_part
 from ualscope.core.ingest.readers import open_rows
 from ualscope.core.ingest.rows import NotAnAuditExport, WrapperFields
-from ualscope.core.normalise.chunk import (
-    ChunkColumns,
-    creation_times,
-    normalise_chunk,
-    one_by_one,
-)
+from ualscope.core.normalise.chunk import ChunkColumns, normalise_chunk, one_by_one
 from ualscope.core.normalise.record import _READ_KEYS, FileNormaliser, Unusable
-from ualscope.core.normalise.times import parse_creation_time
 
 SAMPLE_CASE = Path(__file__).resolve().parents[3] / "samples" / "case"
 
@@ -212,33 +205,3 @@ def test_any_values_normalise_the_same_both_ways(
     base = corpus.plain_records(1, len(rows))
     audits = [{**plain, **odd} for plain, (odd, _) in zip(base, rows, strict=True)]
     assert_same(audits, [wrapper for _, wrapper in rows], learned)
-
-
-_TIME_TEXTS = st.one_of(
-    st.datetimes().map(lambda moment: moment.replace(microsecond=0).isoformat()),
-    st.sampled_from(
-        [
-            "0000-01-01T00:00:00",  # numpy reads year 0; Python's dates do not
-            "2025-03-04 09:15:02",  # a space for the T
-            "2025-03-04T24:00:00",
-            "2025-02-29T09:15:02",  # not a leap year
-            "2024-02-29T09:15:02",
-            "2025-03-04T09:15:60",  # a leap second
-            "2025-03-04t09:15:02",
-            "2025-W10-2T09:15:02",  # an ISO week date, as long as the schema's form
-            "+2025-03-04T09:15",
-            "2025-03-04T09:15:02Z",
-            "２０２５-03-04T09:15:02",
-            "2025-03-04T09+01:00",  # a time zone, which numpy warns about
-            "2025-03-04T09:15:02",
-        ]
-    ),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(_TIME_TEXTS, min_size=1, max_size=12))
-def test_creation_times_of_a_chunk_read_as_the_reference_reads_them(texts: list[str]) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing may reach a terminal from a load
-        assert creation_times(list(texts)) == [parse_creation_time(text) for text in texts]
