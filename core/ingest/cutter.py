@@ -92,7 +92,6 @@ def cut_and_hash(
             chunk = memoryview(buffer)[:read]
             digest.update(chunk)
             codes = np.frombuffer(chunk, dtype=np.uint8)
-            end = position + read
             cursor = max(0, start - position)  # bytes before the first data row are skipped
             while cursor < read:
                 if position + cursor < target:
@@ -128,7 +127,7 @@ def cut_and_hash(
                 done = start - body.offset
                 target = start + range_size(range_bytes, done, size - start, workers)
                 quotes = newlines = 0
-            position = end
+            position += read
     finally:
         os.close(fd)
     on_range(ByteRange(start, None, start_line, 1))
