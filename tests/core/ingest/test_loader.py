@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from factories import bind, mailbox_record
 
 from ualscope.core.ingest import loader as loader_module
-from ualscope.core.ingest import split
+from ualscope.core.ingest import parallel, split
 from ualscope.core.ingest.loader import Cancelled, LoadProgress, discover, load
 
 PURVIEW_HEADER = (
@@ -131,14 +132,21 @@ def test_progress_is_reported_and_a_load_can_be_cancelled(tmp_path: Path) -> Non
         load([path], workers=1, cancelled=lambda: True)
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_parallel_ranges_give_the_same_index_as_one_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
 ) -> None:
     # A multi-line AuditData (the -Formatted shape) must not confuse the range cutter.
     write_purview_with_pretty_row(tmp_path / "big.csv", records(3_000), 1_500)
     (tmp_path / "bad.csv").write_text(PURVIEW_HEADER + "x,y\r\n", encoding="utf-8")
     monkeypatch.setattr(split, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(loader_module, "SPLIT_MIN_BYTES", 1)
+    # Workers forked (the command line) or spawned (a process with other threads).
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{start_method} is not available here")
+    monkeypatch.setattr(
+        parallel, "worker_context", lambda: multiprocessing.get_context(start_method)
+    )
     alone = load([tmp_path], workers=1)
     shared = load([tmp_path], workers=2)
     assert len(shared.index) == len(alone.index) == 3_001
