@@ -42,6 +42,40 @@ def message_key(recorded: str) -> int:
     return int.from_bytes(digest, "little") or 1  # 0 is kept for the empty id
 
 
+# Copied for each id: making a new BLAKE2b object parses its arguments again each time, and
+# with the call to `message_key` and int.from_bytes that came to ~780 ns an id; a load keys
+# ~3 ids a record (its items and its own Item).
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)
+_EMPTY_DIGEST = bytes(8)
+_ONE_DIGEST = (1).to_bytes(8, "little")
+
+
+def message_keys(recorded: Sequence[str]) -> bytes:
+    """`message_key` of each id, as 8 little-endian bytes each (`array("Q").frombytes`):
+    ~520 ns an id against ~780."""
+    new_digest = _BLAKE2B_8.copy
+    digests: list[bytes] = []
+    add = digests.append
+    empty = 0
+    for value in recorded:
+        # normalise_message_id, inlined; most records have no Item, so "" is tested first.
+        text = value and value.strip().strip("<>").strip().lower()
+        if text:
+            digest = new_digest()
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            add(digest.digest())
+        else:
+            add(_EMPTY_DIGEST)
+            empty += 1
+    if digests.count(_EMPTY_DIGEST) != empty:
+        # A non-empty id whose digest is all zeros (odds of 2**-64): 1, as message_key.
+        digests = [
+            _ONE_DIGEST if digest == _EMPTY_DIGEST and normalise_message_id(value) else digest
+            for value, digest in zip(recorded, digests, strict=True)
+        ]
+    return b"".join(digests)
+
+
 # Given message codes, their texts as recorded (re-read from the evidence).
 Resolver = Callable[[npt.NDArray[np.int64]], dict[int, str]]
 

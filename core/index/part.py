@@ -19,7 +19,7 @@ from ..ingest.rows import RowEvent
 from ..normalise.chunk import ChunkColumns, columns_of, normalise_chunk
 from ..normalise.record import FileNormaliser, NormalisedRecord
 from . import messages as message_table
-from .messages import EMPTY_KEY, message_key
+from .messages import EMPTY_KEY, message_keys
 
 # String fields stored as dictionary codes. Fields that hold the same kind of value share one
 # dictionary (a folder path is a folder path whether the record or one of its items names it).
@@ -275,9 +275,10 @@ class PartBuilder:
         # in 1,000,000 records), and a dict of them cost ~1.4 us a record before their keys
         # were even computed. Each item and record gets its message's key instead.
         own = values["message_id"]
-        self._message_id.fromlist(
-            list(map(message_key, own)) if any(own) else [EMPTY_KEY] * len(own)
-        )
+        if any(own):
+            self._message_id.frombytes(message_keys(own))
+        else:
+            self._message_id.fromlist([EMPTY_KEY] * len(own))
         for name, ints in self._ints.items():
             try:
                 ints.extend(array(ints.typecode, values[name]))
@@ -288,7 +289,7 @@ class PartBuilder:
         self._item_count.fromlist(columns.item_count)
         self._keep_texts(columns.item_message, own)
         if columns.item_message:
-            self._item_message.fromlist(list(map(message_key, columns.item_message)))
+            self._item_message.frombytes(message_keys(columns.item_message))
             self._encode(columns.item_folder, "folder", self._item_folder)
             try:
                 self._item_size.extend(array("q", columns.item_size))

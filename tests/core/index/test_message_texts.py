@@ -8,10 +8,13 @@ same text for every message, and that the report does not change with the case's
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_CASE
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ualscope.cli import main as cli
 from ualscope.core.analysis.comparison import compare
@@ -23,7 +26,7 @@ from ualscope.core.analysis.send_as import (
     send_as_findings,
 )
 from ualscope.core.index import messages
-from ualscope.core.index.messages import message_key, normalise_message_id
+from ualscope.core.index.messages import message_key, message_keys, normalise_message_id
 from ualscope.core.ingest.loader import LoadResult, load
 from ualscope.core.query import evaluate, parse_query
 
@@ -118,6 +121,41 @@ def test_keys_ignore_brackets_and_case_and_keep_zero_for_no_message() -> None:
     assert message_key("<ABC@x.example>") == message_key("abc@x.example") != 0
     assert message_key("") == message_key("  ") == message_key("<>") == 0
     assert message_key("<a@x>") != message_key("<b@x>")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.just(""),
+            st.sampled_from([" ", "<>", " < > ", "<ABC@x.example>", "abc@x.example", "\ud800"]),
+            st.text(alphabet=st.sampled_from("<> aB@.\t\u00c4\u0130\ud83d"), max_size=12),
+            st.text(max_size=40),
+        ),
+        max_size=30,
+    )
+)
+def test_keys_of_a_column_are_each_ids_key(recorded: list[str]) -> None:
+    keys = array("Q")
+    keys.frombytes(message_keys(recorded))
+    assert keys.tolist() == [message_key(value) for value in recorded]
+
+
+def test_a_digest_of_zeros_is_not_taken_for_the_empty_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Zeros:
+        def copy(self) -> Zeros:
+            return self
+
+        def update(self, data: bytes) -> None:
+            pass
+
+        def digest(self) -> bytes:
+            return bytes(8)
+
+    monkeypatch.setattr(messages, "_BLAKE2B_8", Zeros())
+    keys = array("Q")
+    keys.frombytes(message_keys(["", "<a@x>", " ", "b@x"]))
+    assert keys.tolist() == [0, 1, 0, 1]
 
 
 def test_sends_read_only_the_message_ids_their_findings_cite(
