@@ -42,17 +42,17 @@ def _as_numpy(values: array[int], dtype: Any) -> npt.NDArray[Any]:
 
 
 def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
-    dictionaries: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
-    translations: list[dict[str, npt.NDArray[np.uint32]]] = []
-    for part in parts:
-        per_dict: dict[str, npt.NDArray[np.uint32]] = {}
-        for name in DICTIONARIES:
-            per_dict[name] = _translation(dictionaries[name], part.values[name])
-        translations.append(per_dict)
     # The message keys' sort runs in numpy without the GIL: on a thread of its own it
-    # overlaps the record-id work below (~0.3 s each at 1,000,000 records).
+    # overlaps everything up to the message columns (~0.4 s at 1,000,000 records).
     with ThreadPoolExecutor(1) as helper:
         merged_messages = helper.submit(_merge_messages, parts)
+        dictionaries: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
+        translations: list[dict[str, npt.NDArray[np.uint32]]] = []
+        for part in parts:
+            per_dict: dict[str, npt.NDArray[np.uint32]] = {}
+            for name in DICTIONARIES:
+                per_dict[name] = _translation(dictionaries[name], part.values[name])
+            translations.append(per_dict)
         return _merged(parts, files, dictionaries, translations, merged_messages)
 
 
@@ -79,9 +79,8 @@ def _merged(
         pieces = [_as_numpy(get(part), dtype) for part in parts]
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=dtype)
 
-    all_ids = list(chain.from_iterable(part.ids for part in parts))
-    id_rows = fixed_width_rows(all_ids)
-    keep = _first_copies(all_ids, id_rows)
+    id_rows = _joined_id_rows(parts)
+    keep = _first_copies(parts, id_rows)
 
     time = gather(lambda p: p.time, np.int64)
     file_of_row = (
@@ -108,20 +107,16 @@ def _merged(
     order = kept[np.argsort(time[kept], kind="stable")]
 
     ids = (
-        RecordIds(_in_order(all_ids, order))
+        RecordIds(_in_order(list(chain.from_iterable(map(part_ids, parts))), order))
         if id_rows is None
-        else RecordIds.of_rows(id_rows[order])
+        else RecordIds.of_rows(id_rows.rows, order)
     )
-    del all_ids, id_rows
+    del id_rows
 
-    messages = merged_messages.result()
     codes = {
-        field: (
-            messages.own_codes[order]
-            if field == "message_id"
-            else _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
-        )
+        field: _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
         for field, dictionary in STRING_FIELDS.items()
+        if field != "message_id"
     }
     ints = {
         field: gather(lambda p, f=field: p.ints[f], _INT_DTYPES[code])[order]
@@ -140,20 +135,22 @@ def _merged(
     take = np.repeat(old_item_start[:-1][order], new_counts) + (
         np.arange(total, dtype=np.int64) - np.repeat(item_start[:-1], new_counts)
     )
-    item_message = messages.item_codes[take]
     item_folder = _translated(parts, translations, "folder", lambda p: p.item_folder)[take]
     item_size = gather(lambda p: p.item_size, np.int64)[take]
-
     final_dicts: dict[str, Sequence[str]] = {
         name: list(table) for name, table in dictionaries.items()
     }
+
+    messages = merged_messages.result()  # the columns above were made while it ran
+    codes["message_id"] = messages.own_codes[order]
+    item_message = messages.item_codes[take]
     final_dicts["message"] = MessageTable(
         messages.keys,
         _first_spellings(parts, len(messages.keys), item_message, take, codes["message_id"], order),
     )
-    narrowed = {
-        field: _narrow(column, len(final_dicts[STRING_FIELDS[field]]))
-        for field, column in codes.items()
+    narrowed = {  # in STRING_FIELDS order, as before message_id was made last
+        field: _narrow(codes[field], len(final_dicts[dictionary]))
+        for field, dictionary in STRING_FIELDS.items()
     }
     return AuditIndex(
         time=time[order],
@@ -178,22 +175,36 @@ def empty_index() -> AuditIndex:
     return merge_parts([], [])
 
 
-def _first_copies(ids: list[str], rows: npt.NDArray[np.uint8] | None) -> npt.NDArray[np.bool_]:
+class JoinedIdRows(NamedTuple):
+    rows: npt.NDArray[np.uint8]  # one row of bytes per record, in load order
+    keys: npt.NDArray[np.uint64]  # row_keys of each row lower-cased
+
+
+def _joined_id_rows(parts: list[Part]) -> JoinedIdRows | None:
+    """Every part's ids as one array of rows, when every part sent IdRows of one width."""
+    sent = [part.id_rows for part in parts]
+    if not sent or None in sent or len({rows.width for rows in sent if rows}) != 1:
+        return None
+    width = next(rows.width for rows in sent if rows)
+    return JoinedIdRows(
+        np.frombuffer(b"".join(rows.rows for rows in sent if rows), dtype=np.uint8).reshape(
+            -1, width
+        ),
+        np.frombuffer(b"".join(rows.keys for rows in sent if rows), dtype=np.uint64),
+    )
+
+
+def part_ids(part: Part) -> list[str]:
+    """A part's record ids as strings, however it sent them."""
+    return part.ids if part.id_rows is None else part.id_rows.texts()
+
+
+def _first_copies(parts: list[Part], joined: JoinedIdRows | None) -> npt.NDArray[np.bool_]:
     """Which rows hold the first copy of their record id (case-insensitively), in load order;
-    `rows` are the ids' `fixed_width_rows`."""
-    return _first_copies_by_dict(ids) if rows is None else _first_of_rows(rows)
-
-
-def fixed_width_rows(ids: list[str]) -> npt.NDArray[np.uint8] | None:
-    """The ids as one row of ASCII bytes each, when they are all ASCII and of one width
-    (GUIDs, in practice); None otherwise."""
-    width = len(ids[0]) if ids else 0
-    if not width or set(map(len, ids)) != {width}:
-        return None
-    joined = "".join(ids)
-    if not joined.isascii():
-        return None
-    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+    `joined` is the parts' `_joined_id_rows`."""
+    if joined is None:
+        return _first_copies_by_dict(list(chain.from_iterable(map(part_ids, parts))))
+    return _first_of_rows(joined.rows, joined.keys)
 
 
 def _first_copies_by_dict(ids: list[str]) -> npt.NDArray[np.bool_]:
@@ -206,43 +217,16 @@ def _first_copies_by_dict(ids: list[str]) -> npt.NDArray[np.bool_]:
     return keep
 
 
-def row_keys(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
-    """A 64-bit mix of each row of bytes (rows of equal width); equal rows, equal keys."""
-    count, width = rows.shape
-    whole = width // 8
-    # The row's 8-byte words read in place (no copy), then its last few bytes.
-    words = np.ascontiguousarray(rows).view(
-        np.dtype([("w", "<u8", (whole,)), ("t", "u1", (width - whole * 8,))])
-    )
-    keys = np.full(count, width, dtype=np.uint64)
-    multiplier = np.uint64(0x9E3779B97F4A7C15)
-    shift = np.uint64(29)
+def _first_of_rows(
+    rows: npt.NDArray[np.uint8], keys: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.bool_]:
+    """`_first_copies` for ids given as rows of ASCII bytes of one width, with the key of each
+    row lower-cased (record_ids.row_keys, computed by the workers).
 
-    def mix(word: npt.NDArray[np.uint64]) -> None:
-        np.bitwise_xor(keys, word, out=keys)
-        np.multiply(keys, multiplier, out=keys)  # wraps: a multiplicative mix, mod 2**64
-        np.bitwise_xor(keys, keys >> shift, out=keys)
-
-    for column in range(whole):
-        mix(words["w"][:, 0, column])
-    if width > whole * 8:
-        tail = np.zeros(count, dtype=np.uint64)
-        for position in range(width - whole * 8):
-            tail |= words["t"][:, 0, position].astype(np.uint64) << np.uint64(8 * position)
-        mix(tail)
-    return keys
-
-
-def _first_of_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    """`_first_copies` for ids given as rows of ASCII bytes of one width.
-
-    Rows are grouped by a 64-bit key of their lower-cased bytes with one sort (~0.1 s at
-    1,000,000 GUIDs against ~0.5 s for the dict). Equal keys are not trusted: rows sharing
-    a key (the duplicates, and any collision) are compared byte for byte, in load order.
+    Rows are grouped by key with one sort (~0.1 s at 1,000,000 GUIDs against ~0.5 s for the
+    dict). Equal keys are not trusted: rows sharing a key (the duplicates, and any
+    collision) are compared byte for byte, lower-cased, in load order.
     """
-    # bytes.lower() is ASCII lower case, one C pass (numpy's elementwise version took 7).
-    lowered = np.frombuffer(rows.tobytes().lower(), dtype=np.uint8).reshape(rows.shape)
-    keys = row_keys(lowered)
     order = np.argsort(keys)
     sorted_keys = keys[order]
     starts = np.ones(len(order), dtype=bool)
@@ -259,7 +243,7 @@ def _first_of_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     ):
         seen: set[bytes] = set()
         for row in sorted(order[start:end].tolist()):  # the sort is not stable: load order
-            text = lowered[row].tobytes()
+            text = rows[row].tobytes().lower()
             keep[row] = text not in seen
             seen.add(text)
     return keep

@@ -20,6 +20,7 @@ from ..normalise.chunk import ChunkColumns, columns_of, normalise_chunk
 from ..normalise.record import FileNormaliser, NormalisedRecord
 from . import messages as message_table
 from .messages import EMPTY_KEY, message_keys
+from .record_ids import IdRows, id_rows_of
 
 # String fields stored as dictionary codes. Fields that hold the same kind of value share one
 # dictionary (a folder path is a folder path whether the record or one of its items names it).
@@ -88,7 +89,7 @@ class Part:
     offset: array[int]
     length: array[int]
     line: array[int]
-    ids: list[str]
+    ids: list[str]  # empty when `id_rows` holds them
     item_count: array[int]  # bound items per record
     item_message: array[int]  # message_key of each item's InternetMessageId
     item_folder: array[int]  # codes into the "folder" dictionary
@@ -97,6 +98,8 @@ class Part:
     # The texts as recorded, when the part's messages are few enough to keep in memory once
     # merged; None otherwise (see `finish`).
     message_texts: MessageTexts | None = None
+    # The record ids as rows of bytes, when they are all ASCII of one width (GUIDs).
+    id_rows: IdRows | None = None
     rejections: list[Rejection] = field(default_factory=list)
     data_rows: int = 0
     # Where the first row read starts and the last ends: a range's end must be the next
@@ -338,6 +341,7 @@ class PartBuilder:
             self._texts is not None
             and self._distinct_messages() <= message_table.TEXTS_IN_MEMORY * self.share
         )
+        id_rows = id_rows_of(self._ids)
         return Part(
             file_index=self.file_index,
             values={name: list(table) for name, table in self._dicts.items()},
@@ -347,7 +351,8 @@ class PartBuilder:
             offset=self._offset,
             length=self._length,
             line=self._line,
-            ids=self._ids,
+            ids=[] if id_rows is not None else self._ids,
+            id_rows=id_rows,
             item_count=self._item_count,
             item_message=self._item_message,
             item_folder=self._item_folder,

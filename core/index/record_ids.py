@@ -11,9 +11,69 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+
+class IdRows(NamedTuple):
+    """Record ids that are all ASCII and of one width (GUIDs, in practice), as one row of
+    bytes each, with the 64-bit key of each row lower-cased (`row_keys`).
+
+    This is how a worker sends its part's ids: two flat byte strings (37 MB and 8 MB for
+    1,000,000 GUIDs) instead of a list of strings, so neither side makes or pickles a Python
+    object per id, and the keys the merge deduplicates by are computed in the workers.
+    """
+
+    width: int
+    rows: bytes
+    keys: bytes
+
+    def texts(self) -> list[str]:
+        text = self.rows.decode("ascii")
+        return [text[at : at + self.width] for at in range(0, len(text), self.width)]
+
+
+def id_rows_of(ids: list[str]) -> IdRows | None:
+    """The ids as IdRows, or None when they are not all ASCII of one width."""
+    width = len(ids[0]) if ids else 0
+    if not width or set(map(len, ids)) != {width}:
+        return None
+    joined = "".join(ids)
+    if not joined.isascii():
+        return None
+    rows = joined.encode("ascii")
+    # bytes.lower() is ASCII lower case, one C pass (numpy's elementwise version took 7).
+    lowered = np.frombuffer(rows.lower(), dtype=np.uint8).reshape(-1, width)
+    return IdRows(width, rows, row_keys(lowered).tobytes())
+
+
+def row_keys(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """A 64-bit mix of each row of bytes (rows of equal width); equal rows, equal keys."""
+    count, width = rows.shape
+    whole = width // 8
+    # The row's 8-byte words read in place (no copy), then its last few bytes.
+    words = np.ascontiguousarray(rows).view(
+        np.dtype([("w", "<u8", (whole,)), ("t", "u1", (width - whole * 8,))])
+    )
+    keys = np.full(count, width, dtype=np.uint64)
+    multiplier = np.uint64(0x9E3779B97F4A7C15)
+    shift = np.uint64(29)
+
+    def mix(word: npt.NDArray[np.uint64]) -> None:
+        np.bitwise_xor(keys, word, out=keys)
+        np.multiply(keys, multiplier, out=keys)  # wraps: a multiplicative mix, mod 2**64
+        np.bitwise_xor(keys, keys >> shift, out=keys)
+
+    for column in range(whole):
+        mix(words["w"][:, 0, column])
+    if width > whole * 8:
+        tail = np.zeros(count, dtype=np.uint64)
+        for position in range(width - whole * 8):
+            tail |= words["t"][:, 0, position].astype(np.uint64) << np.uint64(8 * position)
+        mix(tail)
+    return keys
 
 
 class RecordIds:
@@ -36,14 +96,18 @@ class RecordIds:
         self._lower: bytes | None = None
 
     @classmethod
-    def of_rows(cls, rows: npt.NDArray[np.uint8]) -> RecordIds:
-        """Ids of one width, as ASCII bytes a row each (already in row order): the blob is
-        built by numpy, without a Python string per id (~0.2 s at 1,000,000 GUIDs)."""
-        count, width = rows.shape
+    def of_rows(cls, rows: npt.NDArray[np.uint8], order: npt.NDArray[np.int64]) -> RecordIds:
+        """Ids of one width, as ASCII bytes a row each, taken in `order`: the blob is built
+        by numpy, without a Python string per id (~0.2 s at 1,000,000 GUIDs)."""
+        width = rows.shape[1]
+        count = len(order)
         blob = np.empty(1 + count * (width + 1), dtype=np.uint8)
         blob[0] = ord("\n")
         lined = blob[1:].reshape(count, width + 1)
-        lined[:, :width] = rows
+        # Each row gathered as one item of `width` bytes: a gather of a 2-D array of bytes
+        # moves them one at a time.
+        whole_rows = np.ascontiguousarray(rows).view(np.dtype((np.void, width))).reshape(-1)
+        lined[:, :width] = whole_rows[order].view(np.uint8).reshape(count, width)
         lined[:, width] = ord("\n")
         ids = cls.__new__(cls)
         ids._blob = blob.tobytes()

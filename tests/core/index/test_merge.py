@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -10,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ualscope.core.index import merge as merge_module
+from ualscope.core.index import record_ids
 from ualscope.core.index.merge import merge_parts
 from ualscope.core.index.part import PartBuilder
-from ualscope.core.index.record_ids import RecordIds
+from ualscope.core.index.record_ids import RecordIds, id_rows_of
 from ualscope.core.ingest.inputs import InputFile
 from ualscope.core.normalise.record import FileNormaliser
 from ualscope.core.normalise.times import from_iso
@@ -131,8 +133,20 @@ def test_time_range_lookup_is_half_open() -> None:
 # --- Record-id deduplication: the fixed-width path against the dict reference ---------------
 
 
-def first_copies(ids: list[str]) -> list[bool]:
-    return merge_module._first_copies(ids, merge_module.fixed_width_rows(ids)).tolist()
+def sent_as_parts(ids: list[str], pieces: int = 3) -> list[Any]:
+    """The ids as workers send them: split over parts, as IdRows wherever a part can."""
+    size = max(1, -(-len(ids) // pieces))
+    parts = []
+    for at in range(0, len(ids), size):
+        chunk = ids[at : at + size]
+        rows = id_rows_of(chunk)
+        parts.append(SimpleNamespace(ids=chunk if rows is None else [], id_rows=rows))
+    return parts
+
+
+def first_copies(ids: list[str], pieces: int = 3) -> list[bool]:
+    parts = sent_as_parts(ids, pieces)
+    return merge_module._first_copies(parts, merge_module._joined_id_rows(parts)).tolist()
 
 
 _GUID_CHARS = "0123456789abcdefABCDEF-"
@@ -155,29 +169,46 @@ def test_fixed_width_ids_keep_the_same_first_copies_as_the_dict(
 
 def test_ids_sharing_a_key_are_compared_byte_for_byte(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every row gets the same key: only the byte comparison can tell the ids apart.
-    monkeypatch.setattr(merge_module, "row_keys", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    monkeypatch.setattr(record_ids, "row_keys", lambda rows: np.zeros(len(rows), dtype=np.uint64))
     ids = ["aaaa-1", "bbbb-2", "AAAA-1", "cccc-3", "bbbb-2", "cccc-4"]
     assert first_copies(ids) == [True, True, False, True, False, True]
 
 
 def test_ids_of_mixed_widths_or_beyond_ascii_take_the_dict_path() -> None:
-    for ids in (["a1", "A1", "b22", "a1"], ["é1", "É1", "x2", "é1"]):
-        assert first_copies(ids) == [True, False, True, False]
+    # Widths mixed in one part, beyond ASCII, and parts each of one width but not the same.
+    for ids, pieces in (
+        (["a1", "A1", "b22", "a1"], 1),
+        (["é1", "É1", "x2", "é1"], 2),
+        (["a1", "A1", "b22", "a1"], 2),
+    ):
+        assert first_copies(ids, pieces) == [True, False, True, False]
+    parts = sent_as_parts(["a1", "A1", "b22", "B22"], 2)
+    assert all(part.id_rows is not None for part in parts)
+    assert merge_module._joined_id_rows(parts) is None
 
 
 def test_row_keys_differ_for_rows_that_differ_in_any_byte() -> None:
     rows = np.frombuffer(b"".join(bytes([i]) * 11 for i in range(200)), dtype=np.uint8)
-    keys = merge_module.row_keys(rows.reshape(200, 11))
+    keys = record_ids.row_keys(rows.reshape(200, 11))
     assert len(set(keys.tolist())) == 200
-    assert merge_module.row_keys(np.zeros((0, 11), dtype=np.uint8)).tolist() == []
+    assert record_ids.row_keys(np.zeros((0, 11), dtype=np.uint8)).tolist() == []
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(_GUID_CHARS + "\n", min_size=5, max_size=5), min_size=1, max_size=30))
-def test_record_ids_built_from_rows_equal_ids_built_from_strings(ids: list[str]) -> None:
-    rows = merge_module.fixed_width_rows(ids)
-    assert rows is not None
-    from_rows, from_strings = RecordIds.of_rows(rows), RecordIds(ids)
+@given(
+    st.lists(st.text(_GUID_CHARS + "\n", min_size=5, max_size=5), min_size=1, max_size=30),
+    st.randoms(use_true_random=False),
+)
+def test_record_ids_built_from_rows_equal_ids_built_from_strings(ids: list[str], rng: Any) -> None:
+    sent = id_rows_of(ids)
+    assert sent is not None
+    assert sent.texts() == ids
+    order = list(range(len(ids)))
+    rng.shuffle(order)
+    rows = np.frombuffer(sent.rows, dtype=np.uint8).reshape(len(ids), sent.width)
+    from_rows = RecordIds.of_rows(rows, np.array(order, dtype=np.int64))
+    ids = [ids[row] for row in order]
+    from_strings = RecordIds(ids)
     assert len(from_rows) == len(from_strings) == len(ids)
     assert [from_rows[row] for row in range(len(ids))] == ids
     assert from_rows.nbytes == from_strings.nbytes
