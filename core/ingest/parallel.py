@@ -184,7 +184,10 @@ def load_in_processes(
     positions: dict[tuple[int, int], tuple[int, int]] = {}
     bytes_total = sum(info.size for info in files)
     units: list[Unit] = []
-    ranges: queue.Queue[tuple[int, ByteRange]] = queue.Queue()
+    # Units handed to the pool, by this thread or the cutter's, not yet seen by this loop.
+    submitted: queue.Queue[tuple[Unit, Future[tuple[tuple[int, int], Part, InputFile]]]] = (
+        queue.Queue()
+    )
     cuts: dict[int, Future[str]] = {}
     previewed_bytes = 0
     with (
@@ -205,8 +208,19 @@ def load_in_processes(
         pending: set[Future[tuple[tuple[int, int], Part, InputFile]]] = set()
 
         def submit(unit: Unit) -> None:
-            units.append(unit)
-            pending.add(pool.submit(_run_unit, unit, files[unit.file_index].size))
+            # The cutter's thread submits each range as it is cut: left for this loop, a
+            # range waited for it to wake (up to POLL_SECONDS), and at the start of a load
+            # the second worker sat idle for that long.
+            submitted.put((unit, pool.submit(_run_unit, unit, files[unit.file_index].size)))
+
+        def take_submitted() -> None:
+            while True:
+                try:
+                    unit, future = submitted.get_nowait()
+                except queue.Empty:
+                    return
+                units.append(unit)
+                pending.add(future)
 
         for index, ((path, shown), info) in enumerate(zip(targets, files, strict=True)):
             body = first_row_if_splittable(path, info.size)
@@ -221,18 +235,12 @@ def load_in_processes(
                 path,
                 body,
                 max(1, min(RANGE_BYTES, share)),
-                _queue_ranges(ranges, index),
+                _range_submitter(submit, targets, index),
                 stop_cutting.is_set,
                 workers,
             )
-        while pending or not _all_cut(cuts) or not ranges.empty():
-            while True:
-                try:
-                    index, span = ranges.get_nowait()
-                except queue.Empty:
-                    break
-                path, shown = targets[index]
-                submit(Unit(index, path, shown, span, False))
+        while pending or not _all_cut(cuts) or not submitted.empty():
+            take_submitted()
             if pending:
                 done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             else:
@@ -245,6 +253,7 @@ def load_in_processes(
             if cancelled is not None and cancelled():
                 cancel_event.set()
                 stop_cutting.set()
+                take_submitted()
                 for future in pending:
                     future.cancel()
                 raise Cancelled()
@@ -270,11 +279,13 @@ def load_in_processes(
     return _combine(units, results, files)
 
 
-def _queue_ranges(
-    ranges: queue.Queue[tuple[int, ByteRange]], index: int
+def _range_submitter(
+    submit: Callable[[Unit], None], targets: list[tuple[Path, str]], index: int
 ) -> Callable[[ByteRange], None]:
+    path, shown = targets[index]
+
     def found(span: ByteRange) -> None:
-        ranges.put((index, span))
+        submit(Unit(index, path, shown, span, False))
 
     return found
 
