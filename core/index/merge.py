@@ -43,9 +43,10 @@ def _as_numpy(values: array[int], dtype: Any) -> npt.NDArray[Any]:
 
 def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
     # The message keys' sort runs in numpy without the GIL: on a thread of its own it
-    # overlaps everything up to the message columns (~0.4 s at 1,000,000 records).
-    with ThreadPoolExecutor(1) as helper:
-        merged_messages = helper.submit(_merge_messages, parts)
+    # overlaps everything up to the message columns (~0.4 s at 1,000,000 records). A second
+    # thread builds the record-id blob (~0.1-0.2 s) while this one gathers the columns.
+    with ThreadPoolExecutor(2) as helpers:
+        merged_messages = helpers.submit(_merge_messages, parts)
         dictionaries: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
         translations: list[dict[str, npt.NDArray[np.uint32]]] = []
         for part in parts:
@@ -53,7 +54,13 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
             for name in DICTIONARIES:
                 per_dict[name] = _translation(dictionaries[name], part.values[name])
             translations.append(per_dict)
-        return _merged(parts, files, dictionaries, translations, merged_messages)
+        return _merged(parts, files, dictionaries, translations, merged_messages, helpers)
+
+
+def _done(value: RecordIds) -> Future[RecordIds]:
+    future: Future[RecordIds] = Future()
+    future.set_result(value)
+    return future
 
 
 def _translation(table: dict[str, int], values: list[str]) -> npt.NDArray[np.uint32]:
@@ -72,6 +79,7 @@ def _merged(
     dictionaries: dict[str, dict[str, int]],
     translations: list[dict[str, npt.NDArray[np.uint32]]],
     merged_messages: Future[MergedMessages],
+    helpers: ThreadPoolExecutor,
 ) -> AuditIndex:
     """The rest of the merge, once `merged_messages` is done."""
 
@@ -106,10 +114,10 @@ def _merged(
     kept = np.flatnonzero(keep)
     order = kept[np.argsort(time[kept], kind="stable")]
 
-    ids = (
-        RecordIds(_in_order(list(chain.from_iterable(map(part_ids, parts))), order))
-        if id_rows is None
-        else RecordIds.of_rows(id_rows.rows, order)
+    ids: Future[RecordIds] = (
+        helpers.submit(RecordIds.of_rows, id_rows.rows, order)
+        if id_rows is not None
+        else _done(RecordIds(_in_order(list(chain.from_iterable(map(part_ids, parts))), order)))
     )
     del id_rows
 
@@ -158,7 +166,7 @@ def _merged(
         offset=gather(lambda p: p.offset, np.int64)[order],
         length=gather(lambda p: p.length, np.uint32)[order],
         line=gather(lambda p: p.line, np.uint32)[order],
-        ids=ids,
+        ids=ids.result(),
         dictionaries=final_dicts,
         codes=narrowed,
         ints=ints,
@@ -271,12 +279,19 @@ def _merge_messages(parts: list[Part]) -> MergedMessages:
     keys sort in ~0.3 s. The empty id has key 0, so it is code 0 as in every dictionary.
     """
     items = [np.frombuffer(part.item_message, dtype=np.uint64) for part in parts]
-    owns = [np.frombuffer(part.message_id, dtype=np.uint64) for part in parts]
+    owns = np.concatenate(
+        [np.frombuffer(part.message_id, dtype=np.uint64) for part in parts]
+        or [np.empty(0, dtype=np.uint64)]
+    )
+    # Most records have no Item of their own (a read, not a send): only the ids of those
+    # that do are sorted with the items' (~2.2 million keys instead of ~3.1 million).
+    named = np.flatnonzero(owns)
     item_total = sum(len(piece) for piece in items)
-    own_total = sum(len(piece) for piece in owns)
-    every = np.concatenate([*items, *owns, np.zeros(1, dtype=np.uint64)])  # "" even with none
+    every = np.concatenate([*items, owns[named], np.zeros(1, dtype=np.uint64)])  # "" always
     keys, codes = distinct_codes(every)
-    return MergedMessages(keys, codes[:item_total], codes[item_total : item_total + own_total])
+    own_codes = np.zeros(len(owns), dtype=np.uint32)  # key 0, the empty id, is code 0
+    own_codes[named] = codes[item_total : item_total + len(named)]
+    return MergedMessages(keys, codes[:item_total], own_codes)
 
 
 def distinct_codes(
