@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import multiprocessing
 import queue
 import traceback
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..index.audit_index import AuditIndex
+from .allocator import return_freed_memory
 from .loader import CancelCheck, Cancelled, LoadResult, ProgressCallback, case_bytes, load
 from .reread import attach_evidence, detach_evidence
 from .split import SPLIT_MIN_BYTES
@@ -61,22 +61,8 @@ def _run(paths: list[str], workers: int | None, messages: Any, cancel: Any) -> N
     if cancel.is_set():
         return  # nobody is reading any more: sending 100+ MB would only delay the exit
     detach_evidence(result.index)
-    _return_freed_memory()
+    return_freed_memory()
     messages.put(("done", result))
-
-
-def _return_freed_memory() -> None:
-    """Give the memory the merge freed back to the system before the index is sent.
-
-    The parts and the merge's temporaries are freed by then, but the C allocator keeps
-    their pages: this process stayed at ~1.1 GB while it pickled the index and the
-    explorer unpickled it, the moment the two together peaked (1.58 GB summed against
-    a 1.5 GB target). glibc's malloc_trim hands the free pages back; elsewhere this
-    does nothing.
-    """
-    # No C library to open by name (Windows: TypeError), or one without malloc_trim.
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 _running: list[tuple[Any, Any]] = []  # (process, cancel event) of loads in progress

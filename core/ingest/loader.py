@@ -27,7 +27,7 @@ from .evidence import EvidenceReader, sha256_file
 from .inputs import InputFile
 from .readers import ByteRange, open_rows
 from .reread import attach_evidence
-from .rows import FileProblem, NotAnAuditExport
+from .rows import FileProblem, NotAnAuditExport, RowEvent
 from .split import SPLIT_MIN_BYTES
 
 # Progress and cancellation are checked every this many rows: often enough for a 10 Hz
@@ -186,7 +186,7 @@ def read_part(
         share = ((span.end if span.end is not None else info.size) - span.start) / info.size
     builder = PartBuilder(file_index, normaliser, share)
     data_rows = 0
-    end_offset = span.start if span is not None else 0
+    event: RowEvent | None = None  # the last row read: where the part ends
     try:
         with EvidenceReader(path) as evidence:
             try:
@@ -195,14 +195,15 @@ def read_part(
                 info.label = detection.label
                 info.encoding = detection.encoding + (" with BOM" if detection.bom_length else "")
                 reader = open_rows(evidence, detection, span)
+                # Once per row of up to 1,000,000: nothing here that can wait for the end.
+                add_event, reject = builder.add_event, builder.reject
                 for event in reader:
                     if event.audit is None:
-                        builder.reject(event.line, event.row, event.problem or "unreadable row")
+                        reject(event.line, event.row, event.problem or "unreadable row")
                     else:
-                        builder.add_event(event)
-                    end_offset = event.offset + event.length
+                        add_event(event)
                     if on_rows is not None and event.row % CHECK_EVERY == 0:
-                        on_rows(event.row, end_offset)
+                        on_rows(event.row, event.offset + event.length)
                 builder.flush()  # the normaliser's account below must include the last chunk
                 data_rows = reader.data_rows
                 info.label = reader.label
@@ -222,7 +223,9 @@ def read_part(
                     info.sha256 = evidence.finish()
     except OSError as error:
         info.refused = f"cannot read: {error.strerror or error}"
-    part = builder.finish(data_rows, end_offset, span.start if span is not None else 0)
+    start_offset = span.start if span is not None else 0
+    end_offset = start_offset if event is None else event.offset + event.length
+    part = builder.finish(data_rows, end_offset, start_offset)
     info.data_rows += data_rows
     info.rejections.extend(part.rejections)
     return part

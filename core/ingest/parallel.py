@@ -32,6 +32,7 @@ from typing import Any
 
 from ..index.part import Part
 from . import split
+from .allocator import reuse_freed_memory
 from .cutter import cut_and_hash
 from .detect import detect
 from .evidence import SNIFF_BYTES, sha256_file
@@ -94,6 +95,7 @@ def _init_worker(progress_queue: Any, cancel_event: Any) -> None:
     global _progress_queue, _cancel_event
     _progress_queue = progress_queue
     _cancel_event = cancel_event
+    reuse_freed_memory()  # a forked worker has it from the parent already; a spawned one not
     # Workers take every core, and the explorer shares them: at equal priority a key press
     # waited 0.8 s (p50) to 2.7 s (p95) for its frame during a 1,000,000-record load. Niced,
     # the workers still get all the CPU nobody else wants.
@@ -176,6 +178,9 @@ def load_in_processes(
     the first finishes and each time the bytes finished have grown PREVIEW_GROWTH times: a
     preview of the case for a reader who should not wait for the whole of it.
     """
+    # Before the workers are forked, so they have it too (allocator.py: receiving and
+    # sending the parts cost ~0.45 s less CPU on these machines).
+    reuse_freed_memory()
     context = worker_context()
     progress_queue = context.Queue(maxsize=10_000)
     cancel_event = context.Event()
