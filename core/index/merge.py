@@ -112,7 +112,14 @@ def _merged(
             info.first_time, info.last_time = int(first_times[index]), int(last_times[index])
 
     kept = np.flatnonzero(keep)
-    order = kept[np.argsort(time[kept], kind="stable")]
+    # Rows already in time order with no duplicate (one export sorted oldest first, or its
+    # ranges): the order is the load order, and no column needs to be gathered again
+    # (~0.4 s of a 1,000,000-record merge).
+    in_load_order = len(kept) == len(time) and bool(np.all(time[1:] >= time[:-1]))
+    order = kept if in_load_order else kept[np.argsort(time[kept], kind="stable")]
+
+    def ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return column if in_load_order else column[order]
 
     ids: Future[RecordIds] = (
         helpers.submit(RecordIds.of_rows, id_rows.rows, order)
@@ -122,12 +129,12 @@ def _merged(
     del id_rows
 
     codes = {
-        field: _translated(parts, translations, dictionary, lambda p, f=field: p.codes[f])[order]
+        field: ordered(_translated(parts, translations, dictionary, lambda p, f=field: p.codes[f]))
         for field, dictionary in STRING_FIELDS.items()
         if field != "message_id"
     }
     ints = {
-        field: gather(lambda p, f=field: p.ints[f], _INT_DTYPES[code])[order]
+        field: ordered(gather(lambda p, f=field: p.ints[f], _INT_DTYPES[code]))
         for field, code in INT_FIELDS.items()
     }
 
@@ -135,23 +142,30 @@ def _merged(
     item_count = gather(lambda p: p.item_count, np.uint32).astype(np.int64)
     old_item_start = np.zeros(len(item_count) + 1, dtype=np.int64)
     np.cumsum(item_count, out=old_item_start[1:])
-    new_counts = item_count[order]
+    new_counts = ordered(item_count)
     item_start = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(new_counts, out=item_start[1:])
-    # Vectorised: each new row's items are old_item_start[row] + 0, 1, ... count - 1.
     total = int(item_start[-1])
-    take = np.repeat(old_item_start[:-1][order], new_counts) + (
-        np.arange(total, dtype=np.int64) - np.repeat(item_start[:-1], new_counts)
-    )
-    item_folder = _translated(parts, translations, "folder", lambda p: p.item_folder)[take]
-    item_size = gather(lambda p: p.item_size, np.int64)[take]
+    if in_load_order:
+        take = np.arange(total, dtype=np.int64)
+    else:
+        # Vectorised: the items of the row now at `new` are old_item_start[old] + 0, 1, ...
+        # count - 1: each item's place, less its new place, is that row's offset.
+        take = np.repeat(old_item_start[:-1][order] - item_start[:-1], new_counts)
+        take += np.arange(total, dtype=np.int64)
+
+    def items_ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return column if in_load_order else column[take]
+
+    item_folder = items_ordered(_translated(parts, translations, "folder", lambda p: p.item_folder))
+    item_size = items_ordered(gather(lambda p: p.item_size, np.int64))
     final_dicts: dict[str, Sequence[str]] = {
         name: list(table) for name, table in dictionaries.items()
     }
 
     messages = merged_messages.result()  # the columns above were made while it ran
-    codes["message_id"] = messages.own_codes[order]
-    item_message = messages.item_codes[take]
+    codes["message_id"] = ordered(messages.own_codes)
+    item_message = items_ordered(messages.item_codes)
     final_dicts["message"] = MessageTable(
         messages.keys,
         _first_spellings(parts, len(messages.keys), item_message, take, codes["message_id"], order),
@@ -161,11 +175,11 @@ def _merged(
         for field, dictionary in STRING_FIELDS.items()
     }
     return AuditIndex(
-        time=time[order],
-        file=file_of_row[order].astype(np.uint16 if len(files) < 0xFFFF else np.uint32),
-        offset=gather(lambda p: p.offset, np.int64)[order],
-        length=gather(lambda p: p.length, np.uint32)[order],
-        line=gather(lambda p: p.line, np.uint32)[order],
+        time=ordered(time),
+        file=ordered(file_of_row).astype(np.uint16 if len(files) < 0xFFFF else np.uint32),
+        offset=ordered(gather(lambda p: p.offset, np.int64)),
+        length=ordered(gather(lambda p: p.length, np.uint32)),
+        line=ordered(gather(lambda p: p.line, np.uint32)),
         ids=ids.result(),
         dictionaries=final_dicts,
         codes=narrowed,

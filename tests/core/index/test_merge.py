@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from types import SimpleNamespace
 from typing import Any
 
@@ -224,3 +225,39 @@ def test_distinct_codes_are_what_numpy_unique_gives(values: list[int]) -> None:
     expected_keys, expected_codes = np.unique(array, return_inverse=True)
     assert keys.tolist() == expected_keys.tolist()
     assert codes.tolist() == expected_codes.tolist()
+
+
+def index_columns(index: Any) -> dict[str, list[Any]]:
+    rows = range(len(index))
+    columns = {name: getattr(index, name).tolist() for name in ("time", "offset", "line", "length")}
+    columns["ids"] = [index.record_id(r) for r in rows]
+    for field in ("client_ip", "session_id", "folder", "message_id", "operation"):
+        columns[field] = [index.text(field, r) for r in rows]
+    columns["items"] = [list(index.items(r)) for r in rows]
+    return columns
+
+
+def test_rows_already_in_time_order_merge_as_rows_that_must_be_sorted() -> None:
+    # In time order with no duplicate, the merge takes the load order as it is; the same rows
+    # out of order, or with a duplicate, go through the sort and the gathers.
+    rows = [
+        record(
+            f"R{i:03d}",
+            f"2022-03-28T10:{i // 60:02d}:{i % 60:02d}",
+            f"203.0.113.{i % 7}",
+            [(f"<m{i}-{k}@x>", f"\\Folder{k}") for k in range(i % 3)],
+        )
+        for i in range(120)
+    ]
+    in_order, _ = build({"a.csv": rows[:50], "b.csv": rows[50:]})
+    shuffled = rows[:]
+    random.Random(4).shuffle(shuffled)
+    out_of_order, _ = build({"a.csv": shuffled[:50], "b.csv": shuffled[50:]})
+    with_duplicate, _ = build({"a.csv": rows[:50], "b.csv": rows[50:] + [rows[0]]})
+    expected = index_columns(in_order)
+    assert expected["ids"] == [f"R{i:03d}" for i in range(120)]
+    assert expected["items"][5] == [("<m5-0@x>", "\\Folder0", -1), ("<m5-1@x>", "\\Folder1", -1)]
+    for other in (out_of_order, with_duplicate):
+        columns = index_columns(other)
+        for name in ("ids", "time", "client_ip", "session_id", "folder", "message_id", "items"):
+            assert columns[name] == expected[name], name
