@@ -25,8 +25,8 @@ _M_MMAP_THRESHOLD = -3
 # up to this size come from the heap. A load's largest are its merged columns (8 MB a column
 # of 1,000,000 times) and a part's pickle (~9 MB).
 HEAP_BLOCKS_UP_TO = 32 * 1024 * 1024
-# Freed memory at the top of the heap is handed back only beyond this much; a load process
-# calls `return_freed_memory` itself when it is done with it.
+# Freed memory at the top of the heap is handed back only beyond this much; `load` calls
+# `return_freed_memory` when it is done with it.
 KEEP_FREED_UP_TO = 1024 * 1024 * 1024
 # Each time the heap grows, by this much more: untouched, it costs address space, not memory.
 GROW_HEAP_BY = 64 * 1024 * 1024
@@ -51,10 +51,11 @@ def reuse_freed_memory() -> bool:
 def return_freed_memory() -> None:
     """Hand the memory freed so far back to the system (glibc's malloc_trim).
 
-    The load process calls this before it sends the index to the explorer: the parts and the
-    merge's temporaries are freed by then, but the allocator kept their pages, and that
-    process stayed at ~1.1 GB while it pickled the index and the explorer unpickled it, the
-    moment the two together peaked (1.58 GB summed against a 1.5 GB target).
+    `load` calls this once the merge is done: the parts and the merge's temporaries are
+    freed by then, but the allocator kept their pages. The explorer's load process stayed at
+    ~1.1 GB while it pickled the index and the explorer unpickled it, the moment the two
+    together peaked (1.58 GB summed against a 1.5 GB target); `ualscope report` ran its
+    analyses on top of them (peak 1.1 GB against 0.8 GB trimmed).
     """
     # No C library to open by name (Windows: TypeError), or one without malloc_trim.
     with contextlib.suppress(OSError, AttributeError, TypeError):

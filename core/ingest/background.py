@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from ..index.audit_index import AuditIndex
-from .allocator import return_freed_memory
 from .loader import CancelCheck, Cancelled, LoadResult, ProgressCallback, case_bytes, load
 from .reread import attach_evidence, detach_evidence
 from .split import SPLIT_MIN_BYTES
@@ -61,7 +60,6 @@ def _run(paths: list[str], workers: int | None, messages: Any, cancel: Any) -> N
     if cancel.is_set():
         return  # nobody is reading any more: sending 100+ MB would only delay the exit
     detach_evidence(result.index)
-    return_freed_memory()
     messages.put(("done", result))
 
 

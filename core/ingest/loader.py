@@ -22,6 +22,7 @@ from ..index.audit_index import AuditIndex
 from ..index.merge import merge_parts
 from ..index.part import Part, PartBuilder
 from ..normalise.record import FileNormaliser
+from .allocator import return_freed_memory
 from .detect import detect
 from .evidence import EvidenceReader, sha256_file
 from .inputs import InputFile
@@ -293,6 +294,10 @@ def load(
         else:
             parts = _load_here(targets, files, progress, cancelled)
         index = merge_parts(parts, files)
+        del parts
+        # The load's processes kept freed memory for reuse (allocator.py); what the parts and
+        # the merge held goes back now, not after the analyses that follow a load.
+        return_freed_memory()
         attach_evidence(index, files)
     # What stays (the index, its dictionaries) is long-lived: keep it out of every later
     # collection so browsing never pauses for a pass over a million strings.
