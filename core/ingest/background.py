@@ -4,7 +4,8 @@ The explorer draws the screen in the process that would otherwise merge a large 
 merge holds the interpreter in C calls of 30-140 ms at a time (building a dict and lists
 over a million record ids, numpy gathers over millions of items): keys pressed at the end of
 a 1,000,000-record load waited that long (p95 59 ms, max 261 ms). Here `load` runs in a
-spawned process, with its own workers; what comes back through a queue is progress, the
+spawned process, whose own workers are forked from it (it has no other thread when they
+start: parallel.worker_context); what comes back through a queue is progress, the
 previews and the finished index, which pickles as flat arrays and a few lists of distinct
 strings (176 MB, unpickled in ~30 ms for 1,000,000 records).
 """
