@@ -57,12 +57,6 @@ def merge_parts(parts: list[Part], files: list[InputFile]) -> AuditIndex:
         return _merged(parts, files, dictionaries, translations, merged_messages, helpers)
 
 
-def _done(value: RecordIds) -> Future[RecordIds]:
-    future: Future[RecordIds] = Future()
-    future.set_result(value)
-    return future
-
-
 def _translation(table: dict[str, int], values: list[str]) -> npt.NDArray[np.uint32]:
     """The merged code of each of a part's distinct values, adding the new ones to `table`.
 
@@ -81,7 +75,7 @@ def _merged(
     merged_messages: Future[MergedMessages],
     helpers: ThreadPoolExecutor,
 ) -> AuditIndex:
-    """The rest of the merge, once `merged_messages` is done."""
+    """The rest of the merge: `merged_messages` is waited for only where its codes go in."""
 
     def gather(get: Any, dtype: Any) -> npt.NDArray[Any]:
         pieces = [_as_numpy(get(part), dtype) for part in parts]
@@ -121,11 +115,7 @@ def _merged(
     def ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return column if in_load_order else column[order]
 
-    ids: Future[RecordIds] = (
-        helpers.submit(RecordIds.of_rows, id_rows.rows, order)
-        if id_rows is not None
-        else _done(RecordIds(_in_order(list(chain.from_iterable(map(part_ids, parts))), order)))
-    )
+    ids = helpers.submit(_ordered_record_ids, parts, id_rows, order)
     del id_rows
 
     codes = {
@@ -204,28 +194,34 @@ class JoinedIdRows(NamedTuple):
 
 def _joined_id_rows(parts: list[Part]) -> JoinedIdRows | None:
     """Every part's ids as one array of rows, when every part sent IdRows of one width."""
-    sent = [part.id_rows for part in parts]
-    if not sent or None in sent or len({rows.width for rows in sent if rows}) != 1:
+    sent = [part.id_rows for part in parts if part.id_rows is not None]
+    widths = {one.width for one in sent}
+    if not parts or len(sent) != len(parts) or len(widths) != 1:
         return None
-    width = next(rows.width for rows in sent if rows)
-    return JoinedIdRows(
-        np.frombuffer(b"".join(rows.rows for rows in sent if rows), dtype=np.uint8).reshape(
-            -1, width
-        ),
-        np.frombuffer(b"".join(rows.keys for rows in sent if rows), dtype=np.uint64),
-    )
+    rows = np.frombuffer(b"".join(one.rows for one in sent), dtype=np.uint8)
+    keys = np.frombuffer(b"".join(one.keys for one in sent), dtype=np.uint64)
+    return JoinedIdRows(rows.reshape(-1, widths.pop()), keys)
 
 
-def part_ids(part: Part) -> list[str]:
+def _part_ids(part: Part) -> list[str]:
     """A part's record ids as strings, however it sent them."""
     return part.ids if part.id_rows is None else part.id_rows.texts()
+
+
+def _ordered_record_ids(
+    parts: list[Part], joined: JoinedIdRows | None, order: npt.NDArray[np.int64]
+) -> RecordIds:
+    """The kept records' ids in time order (`order`); `joined` is `_joined_id_rows`."""
+    if joined is not None:
+        return RecordIds.of_rows(joined.rows, order)
+    return RecordIds(_in_order(list(chain.from_iterable(map(_part_ids, parts))), order))
 
 
 def _first_copies(parts: list[Part], joined: JoinedIdRows | None) -> npt.NDArray[np.bool_]:
     """Which rows hold the first copy of their record id (case-insensitively), in load order;
     `joined` is the parts' `_joined_id_rows`."""
     if joined is None:
-        return _first_copies_by_dict(list(chain.from_iterable(map(part_ids, parts))))
+        return _first_copies_by_dict(list(chain.from_iterable(map(_part_ids, parts))))
     return _first_of_rows(joined.rows, joined.keys)
 
 
