@@ -8,6 +8,10 @@ cost the parent 0.62 s of CPU to receive and the workers 0.41 s to send. Served 
 that keeps what is freed, the same took 0.37 s and 0.21 s, and the merge's temporaries are
 carved from memory the parts have just left.
 
+Every thread allocates from that one heap too. glibc gives each thread an arena of its own,
+and the thread that receives the parts kept one that nothing else reused: with one arena a
+1,000,000-record load's parent peaked at ~600 MB instead of ~715 MB.
+
 Other C libraries have no `mallopt`: there this does nothing.
 """
 
@@ -20,6 +24,7 @@ import ctypes
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 
 # The largest mmap threshold glibc accepts on 64-bit systems (4 MiB * sizeof(long)): blocks
 # up to this size come from the heap. A load's largest are its merged columns (8 MB a column
@@ -33,8 +38,10 @@ GROW_HEAP_BY = 64 * 1024 * 1024
 
 
 def reuse_freed_memory() -> bool:
-    """Serve blocks of up to 32 MiB from a heap that keeps what is freed, for the rest of
-    this process's life; True when the C library took the settings."""
+    """Serve blocks of up to 32 MiB from a heap that keeps what is freed, to every thread,
+    for the rest of this process's life; True when the C library took the settings.
+
+    Call it before the process starts its threads: a thread that has an arena keeps it."""
     with contextlib.suppress(OSError, AttributeError, TypeError):
         mallopt = ctypes.CDLL(None).mallopt
         return all(
@@ -43,6 +50,7 @@ def reuse_freed_memory() -> bool:
                 (_M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO),
                 (_M_TRIM_THRESHOLD, KEEP_FREED_UP_TO),
                 (_M_TOP_PAD, GROW_HEAP_BY),
+                (_M_ARENA_MAX, 1),
             )
         )
     return False

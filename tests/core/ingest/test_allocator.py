@@ -19,7 +19,7 @@ CHECK = (
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_glibc_takes_every_setting() -> None:
-    # mallopt answers 0 for a value it refuses: all three must have been taken, or a load
+    # mallopt answers 0 for a value it refuses: all four must have been taken, or a load
     # would pay for fresh pages again without a word.
     shown = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True
