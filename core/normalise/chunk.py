@@ -199,6 +199,26 @@ def normalise_chunk(
     for i, listed in enumerate(_column(audits, "OperationProperties")):
         if listed is None:
             continue
+        # The two entries nearly every MailItemsAccessed record has, in their usual order,
+        # read in place (~0.3 us a record against ~1 us for building their dict); anything
+        # else through operation_properties, whose reading this is.
+        if type(listed) is list and len(listed) == 2:
+            first, second = listed
+            if (
+                type(first) is dict
+                and type(second) is dict
+                and first.get("Name") == "MailAccessType"
+                and second.get("Name") == "IsThrottled"
+            ):
+                access, flag = first.get("Value"), second.get("Value")
+                if type(access) is str and type(flag) is str:
+                    access = access.strip().lower()
+                    if access == "bind":
+                        access_types[i] = ACCESS_BIND
+                    elif access == "sync":
+                        access_types[i] = ACCESS_SYNC
+                    throttled[i] = 0 if flag == "False" else 1 if flag == "True" else as_flag(flag)
+                    continue
         props = operation_properties(listed)
         access = props.get("mailaccesstype", "").strip().lower()
         if access == "bind":

@@ -332,7 +332,10 @@ def append_bound_items(
         for folder in folders:
             if type(folder) is not dict:
                 continue
-            path = folder_path(folder)
+            # folder_path's reading of the usual folder, without its calls.
+            path = folder.get("Path")
+            if type(path) is not str or not (path := path.strip()) or path == "Not Available":
+                path = folder_path(folder)
             entries = folder.get("FolderItems")
             if entries is None:
                 entries = ci_get(folder, "FolderItems")

@@ -24,7 +24,13 @@ from ualscope.core.ingest.loader import discover, read_part
 from ualscope.core.ingest.readers import open_rows
 from ualscope.core.ingest.rows import NotAnAuditExport, WrapperFields
 from ualscope.core.normalise.chunk import ChunkColumns, normalise_chunk, one_by_one
-from ualscope.core.normalise.record import _READ_KEYS, FileNormaliser, Unusable
+from ualscope.core.normalise.record import (
+    _READ_KEYS,
+    FileNormaliser,
+    Unusable,
+    append_bound_items,
+    folder_path,
+)
 
 SAMPLE_CASE = Path(__file__).resolve().parents[3] / "samples" / "case"
 
@@ -205,3 +211,64 @@ def test_any_values_normalise_the_same_both_ways(
     base = corpus.plain_records(1, len(rows))
     audits = [{**plain, **odd} for plain, (odd, _) in zip(base, rows, strict=True)]
     assert_same(audits, [wrapper for _, wrapper in rows], learned)
+
+
+# Near the usual shapes, where the column path reads them in place: the two
+# OperationProperties entries of a MailItemsAccessed record, and a folder's Path.
+_VALUES: list[Any] = [
+    " Bind ",
+    "Bind",
+    "Sync",
+    "SYNC",
+    "True",
+    "False",
+    "true",
+    "x",
+    "",
+    True,
+    None,
+    1,
+]
+
+
+@pytest.mark.parametrize("first_name", ["MailAccessType", "mailaccesstype", "IsThrottled"])
+@pytest.mark.parametrize("second_name", ["IsThrottled", "isthrottled", "MailAccessType"])
+def test_operation_properties_read_in_place_as_the_reference_reads_them(
+    first_name: str, second_name: str
+) -> None:
+    pairs = [(access, flag) for access in _VALUES for flag in _VALUES]
+    audits = corpus.plain_records(1, len(pairs) + 2)
+    for audit, (access, flag) in zip(audits, pairs, strict=False):
+        audit["OperationProperties"] = [
+            {"Name": first_name, "Value": access},
+            {"Name": second_name, "Value": flag},
+        ]
+    # A lower-cased duplicate key, which the reference reads only when the exact one is null.
+    audits[-2]["OperationProperties"] = [
+        {"Name": first_name, "Value": None, "value": "Sync"},
+        {"Name": second_name, "Value": "False", "name": "Other"},
+    ]
+    audits[-1]["OperationProperties"] = [{"Name": first_name, "Value": "Bind"}, "not an entry"]
+    assert_same(audits, [None] * len(audits))
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        {"Path": "\\Inbox"},
+        {"Path": " \\Inbox\t"},
+        {"Path": "Not Available", "Name": "Inbox"},
+        {"Path": " Not Available ", "Name": " Inbox"},
+        {"Path": "", "Name": "Inbox"},
+        {"Path": " ", "Name": ""},
+        {"Path": None, "Name": "Inbox"},
+        {"Path": 5},
+        {"path": "\\Inbox"},
+        {"Name": "Inbox"},
+    ],
+)
+def test_a_folders_path_is_read_as_folder_path_reads_it(folder: dict[str, Any]) -> None:
+    folders: list[str] = []
+    audit = {"Folders": [{**folder, "FolderItems": [{"InternetMessageId": "<m@example.com>"}]}]}
+    append_bound_items(audit, lambda _: None, folders.append, lambda _: None)
+    assert folders == [folder_path(folder)]
