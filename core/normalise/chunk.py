@@ -25,7 +25,7 @@ from typing import Any
 
 from ..ingest.rows import WrapperFields
 from .addresses import normalise_address
-from .clients import parse_client_info
+from .clients import client_family_code
 from .record import (
     _KNOWN_EXACT,
     ACCESS_BIND,
@@ -111,10 +111,6 @@ def _ints(values: list[Any], read: Callable[[Any], int]) -> list[Any]:
     return [value if type(value) is int else read(value) for value in values]
 
 
-def _client_family(text: str) -> int:
-    return int(parse_client_info(text)[0])
-
-
 def _address(value: Any) -> str:
     return normalise_address(value if type(value) is str else as_text(value)) if value else ""
 
@@ -176,14 +172,17 @@ def normalise_chunk(
 
     # Both readings are lru-cached by value: a case has thousands of distinct clients and
     # addresses, not millions.
-    values["client_family"] = list(map(_client_family, values["client_info"]))
+    values["client_family"] = list(map(client_family_code, values["client_info"]))
     addresses = _column(audits, "ClientIPAddress")
     if not all(addresses):
         for i, address in enumerate(addresses):
             if not address:
                 get = audits[i].get
                 addresses[i] = get("ClientIP") or get("ActorIpAddress")
-    values["client_ip"] = list(map(_address, addresses))
+    if set(map(type, addresses)) <= _STR_ONLY:
+        values["client_ip"] = list(map(normalise_address, addresses))  # "" stays ""
+    else:
+        values["client_ip"] = list(map(_address, addresses))
 
     aad_sessions = [""] * count
     tokens = [""] * count
@@ -241,10 +240,28 @@ def normalise_chunk(
     item_sizes = [-1] * count
     for i, item in enumerate(_column(audits, "Item")):
         if type(item) is dict and item:
-            folders[i] = folder_path(_item_value(item, "ParentFolder"))
-            subjects[i] = as_text(_item_value(item, "Subject"))
-            message_ids[i] = as_text(_item_value(item, "InternetMessageId"))
-            item_sizes[i] = as_int(_item_value(item, "SizeInBytes"))
+            # Exact keys holding the usual types are read in place (four to eight calls a
+            # record fewer); anything else as _item_value and the readers read it.
+            parent = item.get("ParentFolder")
+            if (
+                type(parent) is dict
+                and type(path := parent.get("Path")) is str
+                and (path := path.strip())
+                and path != "Not Available"
+            ):
+                folders[i] = path
+            else:
+                folders[i] = folder_path(_item_value(item, "ParentFolder"))
+            value = item.get("Subject")
+            subjects[i] = value if type(value) is str else as_text(_item_value(item, "Subject"))
+            value = item.get("InternetMessageId")
+            message_ids[i] = (
+                value if type(value) is str else as_text(_item_value(item, "InternetMessageId"))
+            )
+            value = item.get("SizeInBytes")
+            item_sizes[i] = (
+                value if type(value) is int else as_int(_item_value(item, "SizeInBytes"))
+            )
     if not all(folders):
         item_start = list(accumulate(item_count, initial=0))  # of each record's items
         for i, folder in enumerate(folders):

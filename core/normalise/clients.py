@@ -88,3 +88,10 @@ def parse_client_info(raw: str) -> tuple[ClientFamily, str]:
         # 2019-era OWA records carry a bare browser user agent instead of Client=OWA.
         family = ClientFamily.OWA if text.startswith("Mozilla/") else ClientFamily.OTHER
     return family, "; ".join(rest)
+
+
+@lru_cache(maxsize=16384)
+def client_family_code(raw: str) -> int:
+    """The client family of a ClientInfoString as the index stores it (an int), cached
+    apart so a chunk maps it in one C-level call a record."""
+    return int(parse_client_info(raw)[0])

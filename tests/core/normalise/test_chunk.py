@@ -272,3 +272,21 @@ def test_a_folders_path_is_read_as_folder_path_reads_it(folder: dict[str, Any]) 
     audit = {"Folders": [{**folder, "FolderItems": [{"InternetMessageId": "<m@example.com>"}]}]}
     append_bound_items(audit, lambda _: None, folders.append, lambda _: None)
     assert folders == [folder_path(folder)]
+
+
+@pytest.mark.parametrize(
+    "parent",
+    [{"Path": "\\Sent Items"}, {"Path": " Not Available", "Name": "Sent"}, {"path": "x"}, None, 7],
+)
+def test_an_items_own_fields_read_in_place_as_the_reference_reads_them(parent: Any) -> None:
+    variants: list[dict[str, Any]] = [
+        {"Subject": "Invoice", "InternetMessageId": "<a@example.com>", "SizeInBytes": 2048},
+        {"Subject": None, "subject": "lower", "InternetMessageId": 5, "SizeInBytes": "2048"},
+        {"Subject": True, "InternetMessageId": None, "SizeInBytes": True},
+        {"subject": "only lower", "internetmessageid": "<b@example.com>", "sizeinbytes": 1},
+        {"SizeInBytes": 2**70},
+    ]
+    audits = corpus.plain_records(1, len(variants))
+    for audit, item in zip(audits, variants, strict=True):
+        audit["Item"] = {**item, "ParentFolder": parent} if parent is not None else item
+    assert_same(audits, [None] * len(audits))
