@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -50,6 +51,9 @@ STRING_FIELDS: dict[str, str] = {
 # Message ids are not a dictionary of strings in a part: a part sends the 8-byte key of each
 # item's and each record's message (see messages.py), and their texts only when few.
 DICTIONARIES = tuple(sorted(set(STRING_FIELDS.values()) - {"message"}))
+
+# What `_encode` marks a value not seen before with, until it is given its code.
+NEW = -1
 
 # Small integer fields and their array type codes (-1 means absent where signed).
 INT_FIELDS: dict[str, str] = {
@@ -153,7 +157,7 @@ class PartBuilder:
         self.share = share
         self.normaliser = normaliser if normaliser is not None else FileNormaliser()
         self._dicts: dict[str, dict[str, int]] = {name: {"": 0} for name in DICTIONARIES}
-        self._issued = dict.fromkeys(self._dicts, 1)  # codes handed out per dictionary
+        self._issued = dict.fromkeys(self._dicts, 1)  # codes handed out per dictionary ("" is 0)
         self._codes = {name: array("I") for name in STRING_FIELDS if name != "message_id"}
         self._ints = {name: array(code) for name, code in INT_FIELDS.items()}
         self._time = array("q")
@@ -206,44 +210,35 @@ class PartBuilder:
     # 1,000,000-record load that is seconds.
 
     def _encode(self, values: Sequence[str], dictionary: str, out: array[int]) -> None:
-        """Append the codes of `values`, giving each value not seen before a new code.
+        """Append the codes of `values`, giving each value not seen before the next code.
 
-        `setdefault` with a fresh number for every value runs in C; the numbers a value
-        already held are wasted, so codes have gaps until `finish` closes them up (one
-        numpy gather per column). A Python loop over each chunk's distinct values cost
-        ~4 us a record over 21 columns. A column empty throughout the chunk (the SendAs
-        fields of reads, AAD sessions in older exports) is one code repeated.
+        `setdefault` runs in C over the whole column and marks each value not seen before
+        with NEW; only those are then numbered, in the order they came. Handing every value
+        a fresh number instead allocated an int for each (~0.5 us a record over 21 columns)
+        and left gaps to close. A column empty throughout the chunk (the SendAs fields of
+        reads, AAD sessions in older exports) is one code repeated.
         """
         table = self._dicts[dictionary]
         if not any(values):
             out.frombytes(array(out.typecode, [table[""]]).tobytes() * len(values))
             return
-        issued = self._issued[dictionary]
-        out.fromlist(list(map(table.setdefault, values, range(issued, issued + len(values)))))
-        self._issued[dictionary] = issued + len(values)
-
-    def _close_up(self) -> None:
-        """Renumber every dictionary's codes 0..n-1 in the order values were first seen."""
-        columns: dict[str, list[array[int]]] = {name: [] for name in self._dicts}
-        for name, codes in self._codes.items():
-            columns[STRING_FIELDS[name]].append(codes)
-        columns["folder"].append(self._item_folder)
-        for dictionary, table in self._dicts.items():
+        codes = list(map(table.setdefault, values, repeat(NEW)))
+        if NEW in codes:
             issued = self._issued[dictionary]
-            if issued == len(table):
-                continue  # no gaps: every value was new when it came
-            remap = np.zeros(issued, dtype=np.uint32)
-            remap[np.fromiter(table.values(), dtype=np.int64, count=len(table))] = np.arange(
-                len(table), dtype=np.uint32
-            )
-            for out in columns[dictionary]:
-                if len(out):
-                    closed = remap[np.frombuffer(out, dtype=np.uint32)]
-                    del out[:]
-                    out.frombytes(closed.tobytes())
-            for position, value in enumerate(table):
-                table[value] = position
-            self._issued[dictionary] = len(table)
+            at = codes.index(NEW)
+            while True:
+                value = values[at]
+                code = table[value]
+                if code == NEW:  # its first time: the next code
+                    table[value] = code = issued
+                    issued += 1
+                codes[at] = code
+                try:
+                    at = codes.index(NEW, at + 1)
+                except ValueError:
+                    break
+            self._issued[dictionary] = issued
+        out.fromlist(codes)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -330,7 +325,6 @@ class PartBuilder:
     def finish(self, data_rows: int, end_offset: int = 0, start_offset: int = 0) -> Part:
         """The part."""
         self.flush()
-        self._close_up()
         # Rows the normaliser refused are known a chunk late: sorted back into file order.
         self.rejections.sort(key=lambda rejection: (rejection.row, rejection.line))
         # A range of a large file whose messages will not fit in memory once merged sends
