@@ -4,10 +4,11 @@
 
 One run prints, for the same generated file: the floor (one process reading it with `csv`
 and `orjson.loads` of every AuditData, nothing kept) and ualscope's full load into the
-index, measured in turn `--repeat` times, each pair's ratio and their median, the peak RSS of each (the load's includes its worker processes), the index's
-own memory, and with `--peer` (the optional `bench` extra) DuckDB's read_csv plus JSON
-extraction of the same fields. Each measurement runs in a fresh process so RSS figures do
-not leak into each other. The file is generated once into benchmarks/out/ and reused.
+index, measured in turn `--repeat` times, each pair's ratio and their median; the peak RSS
+of each (the load's includes its worker processes), the index's own memory, and with
+`--peer` (the optional `bench` extra) DuckDB's read_csv plus JSON extraction of the same
+fields. Each measurement runs in a fresh process so RSS figures do not leak into each
+other. The file is generated once into benchmarks/out/ and reused.
 """
 
 from __future__ import annotations
