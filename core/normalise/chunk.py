@@ -130,9 +130,15 @@ def normalise_chunk(
         wrapper is not None and wrapper.time_text for wrapper in wrappers
     )
     if learning:
-        # Every record in order through the reference path, which learns the wrapper's date
-        # order from the first 50; a file's first chunk at most, in practice.
-        return one_by_one(normaliser, audits, wrappers)
+        # Records in order through the reference path, which learns the wrapper's date order
+        # from the first 50 with a CreationTime: as many as it may still learn from, then
+        # the rest of the chunk again (column by column once the order is learned). A range
+        # of a large file starts learning afresh, so every range's first chunk comes here.
+        head = normaliser.learning_budget
+        if head >= count:
+            return one_by_one(normaliser, audits, wrappers)
+        first = one_by_one(normaliser, audits[:head], wrappers[:head])
+        return _joined(first, normalise_chunk(normaliser, audits[head:], wrappers[head:]), head)
     slow: set[int] = set()
     exact = list(map(_KNOWN_EXACT.issuperset, audits))
     if not all(exact):
@@ -299,6 +305,19 @@ def normalise_chunk(
     if slow:
         _splice_items(columns, replaced)
     return columns
+
+
+def _joined(first: ChunkColumns, rest: ChunkColumns, size: int) -> ChunkColumns:
+    """The columns of two consecutive pieces of a chunk, the first `size` records long."""
+    return ChunkColumns(
+        values={name: column + rest.values[name] for name, column in first.values.items()},
+        kept=first.kept + [size + i for i in rest.kept],
+        item_count=first.item_count + rest.item_count,
+        item_message=first.item_message + rest.item_message,
+        item_folder=first.item_folder + rest.item_folder,
+        item_size=first.item_size + rest.item_size,
+        rejected=first.rejected + [(size + i, reason) for i, reason in rest.rejected],
+    )
 
 
 def _splice_items(columns: ChunkColumns, replaced: dict[int, tuple[BoundItem, ...]]) -> None:

@@ -403,6 +403,11 @@ class FileNormaliser:
         """Whether the file's wrapper date order is still being learned from its rows."""
         return self._learn_budget > 0
 
+    @property
+    def learning_budget(self) -> int:
+        """How many more rows with a CreationTime and a wrapper date it learns the order from."""
+        return self._learn_budget
+
     def _time(self, audit: dict[str, Any], wrapper: WrapperFields | None) -> tuple[int, bool]:
         epoch = parse_creation_time(audit.get("CreationTime"))
         if epoch is not None:
