@@ -28,9 +28,7 @@ from .addresses import normalise_address
 from .clients import client_family_code
 from .record import (
     _KNOWN_EXACT,
-    ACCESS_BIND,
     ACCESS_NONE,
-    ACCESS_SYNC,
     BoundItem,
     FileNormaliser,
     NormalisedRecord,
@@ -38,12 +36,12 @@ from .record import (
     _item_value,
     _needs_recase,
     append_bound_items,
-    as_flag,
     as_int,
     as_text,
     folder_path,
+    item_fields,
     logon_type,
-    operation_properties,
+    mail_access,
     record_type,
 )
 from .times import parse_creation_times
@@ -202,36 +200,8 @@ def normalise_chunk(
     access_types = [ACCESS_NONE] * count
     throttled = [-1] * count
     for i, listed in enumerate(_column(audits, "OperationProperties")):
-        if listed is None:
-            continue
-        # The two entries nearly every MailItemsAccessed record has, in their usual order,
-        # read in place (~0.3 us a record against ~1 us for building their dict); anything
-        # else through operation_properties, whose reading this is.
-        if type(listed) is list and len(listed) == 2:
-            first, second = listed
-            if (
-                type(first) is dict
-                and type(second) is dict
-                and first.get("Name") == "MailAccessType"
-                and second.get("Name") == "IsThrottled"
-            ):
-                access, flag = first.get("Value"), second.get("Value")
-                if type(access) is str and type(flag) is str:
-                    access = access.strip().lower()
-                    if access == "bind":
-                        access_types[i] = ACCESS_BIND
-                    elif access == "sync":
-                        access_types[i] = ACCESS_SYNC
-                    throttled[i] = 0 if flag == "False" else 1 if flag == "True" else as_flag(flag)
-                    continue
-        props = operation_properties(listed)
-        access = props.get("mailaccesstype", "").strip().lower()
-        if access == "bind":
-            access_types[i] = ACCESS_BIND
-        elif access == "sync":
-            access_types[i] = ACCESS_SYNC
-        if "isthrottled" in props:
-            throttled[i] = as_flag(props["isthrottled"])
+        if listed is not None:
+            access_types[i], throttled[i] = mail_access(listed)
     values["access_type"] = access_types
     values["throttled"] = throttled
 
@@ -246,28 +216,7 @@ def normalise_chunk(
     item_sizes = [-1] * count
     for i, item in enumerate(_column(audits, "Item")):
         if type(item) is dict and item:
-            # Exact keys holding the usual types are read in place (four to eight calls a
-            # record fewer); anything else as _item_value and the readers read it.
-            parent = item.get("ParentFolder")
-            if (
-                type(parent) is dict
-                and type(path := parent.get("Path")) is str
-                and (path := path.strip())
-                and path != "Not Available"
-            ):
-                folders[i] = path
-            else:
-                folders[i] = folder_path(_item_value(item, "ParentFolder"))
-            value = item.get("Subject")
-            subjects[i] = value if type(value) is str else as_text(_item_value(item, "Subject"))
-            value = item.get("InternetMessageId")
-            message_ids[i] = (
-                value if type(value) is str else as_text(_item_value(item, "InternetMessageId"))
-            )
-            value = item.get("SizeInBytes")
-            item_sizes[i] = (
-                value if type(value) is int else as_int(_item_value(item, "SizeInBytes"))
-            )
+            folders[i], subjects[i], message_ids[i], item_sizes[i] = item_fields(item)
     if not all(folders):
         item_start = list(accumulate(item_count, initial=0))  # of each record's items
         for i, folder in enumerate(folders):

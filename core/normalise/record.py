@@ -302,7 +302,8 @@ def folder_path(folder: Any) -> str:
     """A folder's path; `Not Available` (sync records, Variant A) falls back to its name."""
     if not isinstance(folder, dict):
         return as_text(folder) if isinstance(folder, str) else ""
-    path = as_text(ci_get(folder, "Path")).strip()
+    path = folder.get("Path")  # the usual folder without the calls: ~1.4 folders a record
+    path = (path if type(path) is str else as_text(ci_get(folder, "Path"))).strip()
     if path and path != "Not Available":
         return path
     name = as_text(ci_get(folder, "Name")).strip()
@@ -312,6 +313,54 @@ def folder_path(folder: Any) -> str:
 def _item_value(entry: dict[str, Any], key: str) -> Any:
     value = entry.get(key)
     return value if value is not None else ci_get(entry, key) if entry else None
+
+
+def item_fields(item: dict[str, Any]) -> tuple[str, str, str, int]:
+    """An Item's folder path, Subject, InternetMessageId and SizeInBytes (-1 when absent).
+
+    Exact keys holding the usual types are read in place (a send or a move has an Item: a
+    quarter of a large case's records); anything else as `_item_value` and the readers
+    read it.
+    """
+    value = item.get("Subject")
+    subject = value if type(value) is str else as_text(_item_value(item, "Subject"))
+    value = item.get("InternetMessageId")
+    message_id = value if type(value) is str else as_text(_item_value(item, "InternetMessageId"))
+    value = item.get("SizeInBytes")
+    size = value if type(value) is int else as_int(_item_value(item, "SizeInBytes"))
+    return folder_path(_item_value(item, "ParentFolder")), subject, message_id, size
+
+
+_ACCESS_TYPES = {"bind": ACCESS_BIND, "sync": ACCESS_SYNC}
+
+
+def mail_access(listed: Any) -> tuple[int, int]:
+    """MailAccessType (an ACCESS_ value) and IsThrottled (-1 absent, 0, 1) of a record's
+    OperationProperties, read by name.
+
+    The two entries nearly every MailItemsAccessed record has, in their usual order, are read
+    in place (~0.3 us a record against ~1 us for building their dict); anything else as
+    `operation_properties` reads it.
+    """
+    if type(listed) is list and len(listed) == 2:
+        first, second = listed
+        if (
+            type(first) is dict
+            and type(second) is dict
+            and first.get("Name") == "MailAccessType"
+            and second.get("Name") == "IsThrottled"
+        ):
+            access, flag = first.get("Value"), second.get("Value")
+            if type(access) is str and type(flag) is str:
+                throttled = 0 if flag == "False" else 1 if flag == "True" else as_flag(flag)
+                return _ACCESS_TYPES.get(access.strip().lower(), ACCESS_NONE), throttled
+    return mail_access_of(operation_properties(listed))
+
+
+def mail_access_of(props: dict[str, str]) -> tuple[int, int]:
+    """`mail_access` from OperationProperties already read by name (operation_properties)."""
+    access = _ACCESS_TYPES.get(props.get("mailaccesstype", "").strip().lower(), ACCESS_NONE)
+    return access, as_flag(props["isthrottled"]) if "isthrottled" in props else -1
 
 
 def append_bound_items(
@@ -332,10 +381,7 @@ def append_bound_items(
         for folder in folders:
             if type(folder) is not dict:
                 continue
-            # folder_path's reading of the usual folder, without its calls.
-            path = folder.get("Path")
-            if type(path) is not str or not (path := path.strip()) or path == "Not Available":
-                path = folder_path(folder)
+            path = folder_path(folder)
             entries = folder.get("FolderItems")
             if entries is None:
                 entries = ci_get(folder, "FolderItems")
@@ -468,22 +514,14 @@ class FileNormaliser:
         if type(context) is dict and context:
             aad_session = as_text(_item_value(context, "AADSessionId")).strip()
             token = as_text(_item_value(context, "UniqueTokenId")).strip()
-        props = operation_properties(get("OperationProperties"))
-        access = props.get("mailaccesstype", "").strip().lower()
-        access_type = (
-            ACCESS_BIND if access == "bind" else ACCESS_SYNC if access == "sync" else ACCESS_NONE
-        )
-        throttled = as_flag(props["isthrottled"]) if "isthrottled" in props else -1
+        access_type, throttled = mail_access(get("OperationProperties"))
 
         item = get("Item")
         items = _bound_items(audit)
         subject = message_id = folder = ""
         item_size = -1
         if type(item) is dict and item:
-            folder = folder_path(_item_value(item, "ParentFolder"))
-            subject = as_text(_item_value(item, "Subject"))
-            message_id = as_text(_item_value(item, "InternetMessageId"))
-            item_size = as_int(_item_value(item, "SizeInBytes"))
+            folder, subject, message_id, item_size = item_fields(item)
         if not folder:
             folder = items[0].folder if items else folder_path(get("Folder"))
         value = get("LogonType")

@@ -28,8 +28,15 @@ from ualscope.core.normalise.record import (
     _READ_KEYS,
     FileNormaliser,
     Unusable,
+    _item_value,
     append_bound_items,
+    as_int,
+    as_text,
     folder_path,
+    item_fields,
+    mail_access,
+    mail_access_of,
+    operation_properties,
 )
 
 SAMPLE_CASE = Path(__file__).resolve().parents[3] / "samples" / "case"
@@ -252,26 +259,43 @@ def test_operation_properties_read_in_place_as_the_reference_reads_them(
     assert_same(audits, [None] * len(audits))
 
 
+def test_the_usual_properties_read_in_place_as_operation_properties_reads_them() -> None:
+    names = ["MailAccessType", "mailaccesstype", "IsThrottled", "isthrottled", "Other"]
+    for first_name in names:
+        for second_name in names:
+            for access in _VALUES:
+                for flag in _VALUES:
+                    listed = [
+                        {"Name": first_name, "Value": access},
+                        {"Name": second_name, "Value": flag},
+                    ]
+                    expected = mail_access_of(operation_properties(listed))
+                    assert mail_access(listed) == expected, listed
+
+
 @pytest.mark.parametrize(
-    "folder",
+    ("folder", "path"),
     [
-        {"Path": "\\Inbox"},
-        {"Path": " \\Inbox\t"},
-        {"Path": "Not Available", "Name": "Inbox"},
-        {"Path": " Not Available ", "Name": " Inbox"},
-        {"Path": "", "Name": "Inbox"},
-        {"Path": " ", "Name": ""},
-        {"Path": None, "Name": "Inbox"},
-        {"Path": 5},
-        {"path": "\\Inbox"},
-        {"Name": "Inbox"},
+        ({"Path": "\\Inbox"}, "\\Inbox"),
+        ({"Path": " \\Inbox\t"}, "\\Inbox"),
+        ({"Path": "Not Available", "Name": "Inbox"}, "Inbox"),
+        ({"Path": " Not Available ", "Name": " Inbox"}, "Inbox"),
+        ({"Path": "Not Available"}, "Not Available"),
+        ({"Path": "", "Name": "Inbox"}, "Inbox"),
+        ({"Path": " ", "Name": ""}, ""),
+        ({"Path": None, "path": "\\Other", "Name": "Inbox"}, "Inbox"),  # null wins over casing
+        ({"Path": 5}, "5"),
+        ({"path": "\\Inbox"}, "\\Inbox"),
+        ({"Name": "Inbox"}, "Inbox"),
     ],
 )
-def test_a_folders_path_is_read_as_folder_path_reads_it(folder: dict[str, Any]) -> None:
+def test_a_folders_path_reads_its_path_then_its_name(folder: dict[str, Any], path: str) -> None:
+    assert folder_path(folder) == path
+    # A bound item keeps the folder it was bound in, read the same way.
     folders: list[str] = []
     audit = {"Folders": [{**folder, "FolderItems": [{"InternetMessageId": "<m@example.com>"}]}]}
     append_bound_items(audit, lambda _: None, folders.append, lambda _: None)
-    assert folders == [folder_path(folder)]
+    assert folders == [path]
 
 
 @pytest.mark.parametrize(
@@ -290,3 +314,25 @@ def test_an_items_own_fields_read_in_place_as_the_reference_reads_them(parent: A
     for audit, item in zip(audits, variants, strict=True):
         audit["Item"] = {**item, "ParentFolder": parent} if parent is not None else item
     assert_same(audits, [None] * len(audits))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"Subject": "Invoice", "InternetMessageId": "<a@example.com>", "SizeInBytes": 2048},
+        {"Subject": None, "subject": "lower", "InternetMessageId": 5, "SizeInBytes": "2048"},
+        {"Subject": True, "InternetMessageId": None, "SizeInBytes": True},
+        {"subject": "only lower", "internetmessageid": "<b@example.com>", "sizeinbytes": 1},
+        {"SizeInBytes": 2**70, "ParentFolder": {"Path": " \\Sent Items "}},
+        {"ParentFolder": {"Path": "Not Available", "Name": "Sent"}, "Subject": ""},
+        {"parentfolder": {"path": "\\Drafts"}},
+        {"ParentFolder": 7},
+    ],
+)
+def test_an_items_fields_read_as_the_readers_read_them(item: dict[str, Any]) -> None:
+    assert item_fields(item) == (
+        folder_path(_item_value(item, "ParentFolder")),
+        as_text(_item_value(item, "Subject")),
+        as_text(_item_value(item, "InternetMessageId")),
+        as_int(_item_value(item, "SizeInBytes")),
+    )
